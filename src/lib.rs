@@ -1,0 +1,13 @@
+//! yaowen (要闻): a news-aggregator daemon. Sources are fetched, decoded,
+//! turned into items, deduplicated, summarised and stored in sled; the
+//! publisher writes dated digest pages and feeds.
+//!
+//! The modules follow the pipeline: `source` → `fetch` → `text` →
+//! `process` → `store` → `publish`; `pipeline` runs one cycle of it and
+//! `cli` is the command edge.
+
+pub mod model;
+pub mod process;
+pub mod publish;
+pub mod source;
+pub mod text;

@@ -1,0 +1,3 @@
+//! Sources: one module per kind, each turning a fetched body into raw entries.
+
+pub mod feed;
