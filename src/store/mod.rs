@@ -1,0 +1,423 @@
+//! The embedded store: one sled database with a tree per kind of record.
+//!
+//! Fetched data (`items`) and editors' work (`curation`, `digests`) live in
+//! separate trees so a refetch can never overwrite an editor's change. Secondary
+//! indexes (`urls`, `by_date`) are maintained here and nowhere else. Values are
+//! JSON so an export is a plain dump and a human can read a record.
+
+mod backup;
+
+pub use backup::{ExportCounts, ImportError};
+
+use crate::model::{Curation, Digest, Item, SourceState};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The on-disk layout version. Bump it when a record changes shape in a way
+/// old code cannot read, and teach `open` to migrate.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META_SCHEMA: &[u8] = b"schema_version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store at {path} is in use by another process (is `yaowen run` running? admin commands go through its API then)")]
+    Locked { path: PathBuf },
+    #[error(
+        "the store at {path} is corrupt ({detail}); restore it from an export (`yaowen import`)"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("the store at {path} has schema version {found}, this yaowen knows {SCHEMA_VERSION}; use a matching yaowen or export/import")]
+    Schema { path: PathBuf, found: u32 },
+    #[error("cannot open the store at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("store I/O failed: {0}")]
+    Db(#[from] sled::Error),
+    #[error("a stored {what} record {key:?} cannot be read: {source}")]
+    Decode {
+        what: &'static str,
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot encode a {what} record: {source}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Why an item was removed for good; a tombstone keeps it from coming back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tombstone {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The yaowen store.
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    items: sled::Tree,
+    curation: sled::Tree,
+    sources: sled::Tree,
+    digests: sled::Tree,
+    meta: sled::Tree,
+    /// canonical URL → item id (exact dedupe across sources).
+    urls: sled::Tree,
+    /// effective date (ms, big-endian) ++ item id → () (ordered by time).
+    by_date: sled::Tree,
+    /// item id or canonical URL → Tombstone.
+    tombstones: sled::Tree,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Open (or create) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                    path: path.to_path_buf(),
+                    source: sled::Error::Io(e),
+                })?;
+            }
+        }
+        let db = sled::Config::new()
+            .path(path)
+            // Small cache: the daemon idles most of the time; hot data is tiny.
+            .cache_capacity(16 * 1024 * 1024)
+            .open()
+            .map_err(|e| classify_open_error(path, e))?;
+        let open_tree = |name: &str| db.open_tree(name).map_err(|e| classify_open_error(path, e));
+        let store = Store {
+            items: open_tree("items")?,
+            curation: open_tree("curation")?,
+            sources: open_tree("sources")?,
+            digests: open_tree("digests")?,
+            meta: open_tree("meta")?,
+            urls: open_tree("urls")?,
+            by_date: open_tree("by_date")?,
+            tombstones: open_tree("tombstones")?,
+            path: path.to_path_buf(),
+            db,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.meta.get(META_SCHEMA)? {
+            None => {
+                self.meta
+                    .insert(META_SCHEMA, SCHEMA_VERSION.to_string().as_bytes())?;
+                self.db.flush()?;
+                Ok(())
+            }
+            Some(raw) => {
+                let found = std::str::from_utf8(&raw)
+                    .ok()
+                    .and_then(|s| s.parse::<u32>().ok())
+                    .ok_or_else(|| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        detail: "unreadable schema version".into(),
+                    })?;
+                if found == SCHEMA_VERSION {
+                    Ok(())
+                } else {
+                    Err(StoreError::Schema {
+                        path: self.path.clone(),
+                        found,
+                    })
+                }
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Make everything written so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    // ---- items ----------------------------------------------------------
+
+    pub fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        get_json(&self.items, "item", id)
+    }
+
+    /// The id of the item stored under `canonical_url`, if any.
+    pub fn item_id_by_url(&self, canonical_url: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .urls
+            .get(canonical_url.as_bytes())?
+            .map(|raw| String::from_utf8_lossy(&raw).into_owned()))
+    }
+
+    /// Insert or replace items, keeping the indexes in step. The caller
+    /// flushes once per batch (`flush`).
+    pub fn put_items(&self, items: &[Item]) -> Result<(), StoreError> {
+        let mut item_batch = sled::Batch::default();
+        let mut url_batch = sled::Batch::default();
+        let mut date_batch = sled::Batch::default();
+        for item in items {
+            if let Some(old) = self.item(&item.id)? {
+                if old.effective_date() != item.effective_date() {
+                    date_batch.remove(date_key(old.effective_date(), &old.id));
+                }
+            }
+            item_batch.insert(item.id.as_bytes(), encode("item", item)?);
+            url_batch.insert(item.url.as_bytes(), item.id.as_bytes());
+            date_batch.insert(date_key(item.effective_date(), &item.id), &[]);
+        }
+        self.items.apply_batch(item_batch)?;
+        self.urls.apply_batch(url_batch)?;
+        self.by_date.apply_batch(date_batch)?;
+        Ok(())
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Every item, in id order.
+    pub fn items(&self) -> impl Iterator<Item = Result<Item, StoreError>> + '_ {
+        self.items.iter().map(|entry| {
+            let (key, value) = entry?;
+            decode("item", &key, &value)
+        })
+    }
+
+    /// Items whose effective date is in `[from, to)`, oldest first.
+    pub fn items_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let start = time_prefix(from);
+        let end = time_prefix(to);
+        let mut out = Vec::new();
+        for entry in self.by_date.range(start..end) {
+            let (key, _) = entry?;
+            if let Some(item) = self.item(id_of_date_key(&key))? {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` items that pass `keep`, newest effective date first.
+    pub fn latest_items(
+        &self,
+        limit: usize,
+        mut keep: impl FnMut(&Item) -> bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in self.by_date.iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, _) = entry?;
+            if let Some(item) = self.item(id_of_date_key(&key))? {
+                if keep(&item) {
+                    out.push(item);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The effective date of every item, oldest first, read from the date
+    /// index alone (no item is decoded).
+    pub fn effective_dates(&self) -> impl Iterator<Item = Result<DateTime<Utc>, StoreError>> + '_ {
+        self.by_date
+            .iter()
+            .keys()
+            .map(|key| Ok(time_of_date_key(&key?)))
+    }
+
+    /// The oldest and newest effective dates stored.
+    pub fn date_range(&self) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+        let first = self.by_date.first()?;
+        let last = self.by_date.last()?;
+        Ok(match (first, last) {
+            (Some((a, _)), Some((b, _))) => Some((time_of_date_key(&a), time_of_date_key(&b))),
+            _ => None,
+        })
+    }
+
+    // ---- tombstones -----------------------------------------------------
+
+    pub fn tombstone(&self, key: &str) -> Result<Option<Tombstone>, StoreError> {
+        get_json(&self.tombstones, "tombstone", key)
+    }
+
+    pub fn put_tombstone(&self, key: &str, tombstone: &Tombstone) -> Result<(), StoreError> {
+        self.tombstones
+            .insert(key.as_bytes(), encode("tombstone", tombstone)?)?;
+        Ok(())
+    }
+
+    // ---- curation -------------------------------------------------------
+
+    pub fn curation(&self, id: &str) -> Result<Option<Curation>, StoreError> {
+        get_json(&self.curation, "curation", id)
+    }
+
+    pub fn put_curation(&self, id: &str, curation: &Curation) -> Result<(), StoreError> {
+        self.curation
+            .insert(id.as_bytes(), encode("curation", curation)?)?;
+        Ok(())
+    }
+
+    pub fn curations(&self) -> impl Iterator<Item = Result<(String, Curation), StoreError>> + '_ {
+        self.curation.iter().map(|entry| {
+            let (key, value) = entry?;
+            let curation = decode("curation", &key, &value)?;
+            Ok((String::from_utf8_lossy(&key).into_owned(), curation))
+        })
+    }
+
+    // ---- sources --------------------------------------------------------
+
+    pub fn source_state(&self, name: &str) -> Result<SourceState, StoreError> {
+        Ok(get_json(&self.sources, "source", name)?.unwrap_or_default())
+    }
+
+    pub fn put_source_state(&self, name: &str, state: &SourceState) -> Result<(), StoreError> {
+        self.sources
+            .insert(name.as_bytes(), encode("source", state)?)?;
+        Ok(())
+    }
+
+    pub fn source_states(
+        &self,
+    ) -> impl Iterator<Item = Result<(String, SourceState), StoreError>> + '_ {
+        self.sources.iter().map(|entry| {
+            let (key, value) = entry?;
+            let state = decode("source", &key, &value)?;
+            Ok((String::from_utf8_lossy(&key).into_owned(), state))
+        })
+    }
+
+    // ---- digests --------------------------------------------------------
+
+    pub fn digest(&self, period: &str) -> Result<Option<Digest>, StoreError> {
+        get_json(&self.digests, "digest", period)
+    }
+
+    pub fn put_digest(&self, digest: &Digest) -> Result<(), StoreError> {
+        self.digests
+            .insert(digest.period.as_bytes(), encode("digest", digest)?)?;
+        Ok(())
+    }
+
+    /// Every digest record, oldest period first.
+    pub fn digests(&self) -> Result<Vec<Digest>, StoreError> {
+        self.digests
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode("digest", &key, &value)
+            })
+            .collect()
+    }
+}
+
+fn classify_open_error(path: &Path, error: sled::Error) -> StoreError {
+    match &error {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Locked {
+                path: path.to_path_buf(),
+            }
+        }
+        sled::Error::Corruption { .. } => StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: error.to_string(),
+        },
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: io.to_string(),
+            }
+        }
+        _ => StoreError::Open {
+            path: path.to_path_buf(),
+            source: error,
+        },
+    }
+}
+
+fn time_prefix(at: DateTime<Utc>) -> [u8; 8] {
+    // Shift so dates before 1970 still sort correctly as unsigned bytes.
+    let shifted = (at.timestamp_millis() as u64) ^ (1u64 << 63);
+    shifted.to_be_bytes()
+}
+
+fn date_key(at: DateTime<Utc>, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + id.len());
+    key.extend_from_slice(&time_prefix(at));
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+fn id_of_date_key(key: &[u8]) -> &str {
+    std::str::from_utf8(key.get(8..).unwrap_or_default()).unwrap_or_default()
+}
+
+fn time_of_date_key(key: &[u8]) -> DateTime<Utc> {
+    let mut raw = [0u8; 8];
+    if let Some(prefix) = key.get(..8) {
+        raw.copy_from_slice(prefix);
+    }
+    let millis = (u64::from_be_bytes(raw) ^ (1u64 << 63)) as i64;
+    DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|source| StoreError::Encode { what, source })
+}
+
+fn decode<T: DeserializeOwned>(
+    what: &'static str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(value).map_err(|source| StoreError::Decode {
+        what,
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
+}
+
+fn get_json<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    what: &'static str,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    match tree.get(key.as_bytes())? {
+        Some(value) => decode(what, key.as_bytes(), &value).map(Some),
+        None => Ok(None),
+    }
+}
