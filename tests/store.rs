@@ -1,0 +1,202 @@
+//! The store keeps what it is given, says clearly when it is locked, and
+//! round-trips through export/import.
+
+use chrono::{TimeZone, Utc};
+use yaowen::model::{
+    Curation, CurationState, Digest, DigestStatus, Item, SourceState, SummaryOrigin,
+};
+use yaowen::store::{Store, StoreError};
+
+fn item(id: &str, url: &str, day: u32) -> Item {
+    let published = Utc.with_ymd_and_hms(2022, 12, day, 2, 0, 0).single();
+    Item {
+        id: id.into(),
+        source: "test".into(),
+        url: url.into(),
+        fetched_url: url.into(),
+        guid: None,
+        title: format!("标题 {id}"),
+        author: None,
+        published,
+        first_seen: Utc
+            .with_ymd_and_hms(2022, 12, 31, 0, 0, 0)
+            .single()
+            .unwrap_or_default(),
+        text: "正文。".into(),
+        html: None,
+        summary: "摘要。".into(),
+        summary_origin: SummaryOrigin::Extractive,
+        fingerprint: 42,
+        content_hash: 7,
+        cluster: id.into(),
+        also_at: vec![],
+        tags: vec!["k8s".into()],
+        image: None,
+    }
+}
+
+#[test]
+fn a_second_open_of_the_same_store_is_refused_as_locked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let _first = Store::open(&path).expect("first open");
+    match Store::open(&path) {
+        Err(StoreError::Locked { path: locked }) => assert_eq!(locked, path),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+#[test]
+fn items_are_found_by_id_url_and_date_range_after_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        let store = Store::open(&path).expect("open");
+        store
+            .put_items(&[
+                item("a", "https://example.org/a", 1),
+                item("b", "https://example.org/b", 5),
+                item("c", "https://example.org/c", 9),
+            ])
+            .expect("put");
+        store.flush().expect("flush");
+    }
+    let store = Store::open(&path).expect("reopen");
+    assert_eq!(store.item_count(), 3);
+    assert_eq!(
+        store.item("b").expect("get").map(|i| i.url),
+        Some("https://example.org/b".into())
+    );
+    assert_eq!(
+        store.item_id_by_url("https://example.org/c").expect("url"),
+        Some("c".into())
+    );
+    let from = Utc
+        .with_ymd_and_hms(2022, 12, 4, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let to = Utc
+        .with_ymd_and_hms(2022, 12, 10, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let ids: Vec<String> = store
+        .items_between(from, to)
+        .expect("range")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, vec!["b", "c"]);
+    let latest: Vec<String> = store
+        .latest_items(2, |_| true)
+        .expect("latest")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(latest, vec!["c", "b"]);
+}
+
+#[test]
+fn changing_an_items_date_moves_it_in_the_date_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("open");
+    store
+        .put_items(&[item("a", "https://example.org/a", 1)])
+        .expect("put");
+    store
+        .put_items(&[item("a", "https://example.org/a", 20)])
+        .expect("put again");
+    let all: Vec<_> = store.latest_items(10, |_| true).expect("latest");
+    assert_eq!(all.len(), 1, "the old date key must be gone");
+    assert_eq!(
+        all[0].published.map(|p| p.format("%d").to_string()),
+        Some("20".into())
+    );
+}
+
+#[test]
+fn export_then_import_restores_every_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = Store::open(&dir.path().join("one")).expect("open");
+    source
+        .put_items(&[
+            item("a", "https://example.org/a", 1),
+            item("b", "https://example.org/b", 2),
+        ])
+        .expect("put");
+    let curation = Curation {
+        state: CurationState::Pinned,
+        title: Some("新标题".into()),
+        ..Curation::default()
+    };
+    source.put_curation("a", &curation).expect("curation");
+    source
+        .put_source_state(
+            "feed-1",
+            &SourceState {
+                etag: Some("\"v1\"".into()),
+                failures: 2,
+                ..SourceState::default()
+            },
+        )
+        .expect("state");
+    source
+        .put_digest(&Digest {
+            period: "2022-11-28".into(),
+            status: DigestStatus::Published,
+            items: vec!["a".into()],
+            published_at: None,
+        })
+        .expect("digest");
+    let mut dump = Vec::new();
+    let counts = source.export(&mut dump).expect("export");
+    assert_eq!(
+        (
+            counts.items,
+            counts.curations,
+            counts.sources,
+            counts.digests
+        ),
+        (2, 1, 1, 1)
+    );
+
+    let target = Store::open(&dir.path().join("two")).expect("open target");
+    let imported = target.import(&mut dump.as_slice()).expect("import");
+    assert_eq!(imported, counts);
+    assert_eq!(
+        target.item("a").expect("get"),
+        source.item("a").expect("get")
+    );
+    assert_eq!(target.curation("a").expect("get"), Some(curation));
+    assert_eq!(target.source_state("feed-1").expect("state").failures, 2);
+    assert_eq!(
+        target
+            .digest("2022-11-28")
+            .expect("digest")
+            .map(|d| d.status),
+        Some(DigestStatus::Published)
+    );
+    assert_eq!(
+        target.item_id_by_url("https://example.org/b").expect("url"),
+        Some("b".into())
+    );
+}
+
+#[test]
+fn a_damaged_import_names_the_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = Store::open(&dir.path().join("one")).expect("open");
+    source
+        .put_items(&[item("a", "https://example.org/a", 1)])
+        .expect("put");
+    let mut dump = Vec::new();
+    source.export(&mut dump).expect("export");
+    dump.extend_from_slice(b"{\"kind\":\"item\",\"item\":{\"id\":\"broken\"}}\n");
+    let target = Store::open(&dir.path().join("two")).expect("open target");
+    let error = target.import(&mut dump.as_slice()).expect_err("must fail");
+    assert!(error.to_string().starts_with("line 3:"), "{error}");
+    assert_eq!(
+        target.item_count(),
+        0,
+        "nothing is written from a damaged file"
+    );
+}
