@@ -323,6 +323,8 @@ impl Config {
         if checker.errors.is_empty() {
             Ok(config)
         } else {
+            // File order reads best; the sort is stable for errors on one line.
+            checker.errors.sort_by_key(|error| error.line);
             Err(ConfigErrors {
                 file: file.to_path_buf(),
                 errors: checker.errors,
