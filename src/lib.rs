@@ -6,10 +6,12 @@
 //! `process` → `store` → `publish`; `pipeline` runs one cycle of it and
 //! `cli` is the command edge.
 
+pub mod config;
 pub mod fetch;
 pub mod model;
 pub mod process;
 pub mod publish;
+pub mod schedule;
 pub mod source;
 pub mod store;
 pub mod text;
