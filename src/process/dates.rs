@@ -417,7 +417,19 @@ fn split_clock(token: &str) -> Option<(Clock, Option<&str>)> {
 /// Tokens are classified rather than matched positionally, because real
 /// feeds reorder and omit parts freely.
 fn parse_rfc2822_like(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
-    let cleaned = text.replace(',', " ");
+    static LEADING_DAY_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(r"^\p{Alphabetic}+\.?,").expect("valid regex")
+    });
+    // A weekday in any language (`mer,`, `Thurs,`) says nothing the date
+    // does not; it is dropped when a comma marks it.
+    let without_day = match LEADING_DAY_NAME.find(text) {
+        Some(day) if month_number(day.as_str().trim_end_matches(',')).is_none() => {
+            &text[day.end()..]
+        }
+        _ => text,
+    };
+    let cleaned = without_day.replace(',', " ");
     let mut tokens: Vec<&str> = cleaned.split_whitespace().collect();
     // A trailing comment such as `(PST)` or `(Pacific Standard Time)`.
     if let Some(start) = tokens.iter().position(|t| t.starts_with('(')) {
@@ -540,6 +552,12 @@ mod tests {
             at("2004-01-01T19:48:00Z")
         );
         assert_eq!(utc("Jan 1, 2004 19:48:21 GMT"), want);
+        assert_eq!(utc("gio, 01 gen 2004 19:48:21 GMT"), None, "Italian month");
+        assert_eq!(
+            utc("gio, 01 Jan 2004 19:48:21 GMT"),
+            want,
+            "Italian weekday"
+        );
         assert_eq!(
             utc("Sun Jan  4 16:29:06 PST 2004"),
             at("2004-01-05T00:29:06Z"),

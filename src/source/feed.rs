@@ -4,6 +4,7 @@
 //! encoding, HTML entities XML does not define, bare `&`, truncated bodies,
 //! `CST` and Chinese dates) and keeps only ids the document itself gave.
 
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::LazyLock;
 
@@ -56,6 +57,7 @@ const GENERATED_ID: &str = "\u{0}generated";
 /// Parse decoded feed text.
 pub fn parse(text: &str, ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedError> {
     let text = neutralise_encoding_declaration(text.trim_start_matches('\u{feff}').trim());
+    let text = normalise_dialects(&text);
     if text.is_empty() {
         return Err(FeedError::Empty);
     }
@@ -135,6 +137,138 @@ fn neutralise_encoding_declaration(text: &str) -> String {
     };
     let fixed = ENCODING.replace(prolog.as_str(), r#"encoding="utf-8""#);
     format!("{fixed}{}", &text[prolog.end()..])
+}
+
+/// Namespaces of older or variant formats, mapped to the ones feed-rs
+/// reads: Atom 0.3 to Atom 1.0, RSS 0.90 and Userland's RSS 2.0 namespace to
+/// plain RSS.
+const NAMESPACE_ALIASES: [(&str, &str); 4] = [
+    ("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom"),
+    (
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://purl.org/rss/1.0/",
+    ),
+    (
+        "http://backend.userland.com/rss2",
+        "http://purl.org/rss/1.0/",
+    ),
+    (
+        "http://backend.userland.com/rss",
+        "http://purl.org/rss/1.0/",
+    ),
+];
+
+/// Rewrite dialects feed-rs rejects or misreads into the forms it reads:
+/// old namespaces, Atom 0.3 element names, Atom `type` values such as
+/// `text/html` (feed-rs fails the whole feed on an unknown one), and an
+/// `<rss>` root without a version it knows.
+fn normalise_dialects(text: &str) -> Cow<'_, str> {
+    let mut text = Cow::Borrowed(text);
+    let mut atom03 = false;
+    for (old, new) in NAMESPACE_ALIASES {
+        for quote in ['"', '\''] {
+            let quoted = format!("{quote}{old}{quote}");
+            if text.contains(&quoted) {
+                atom03 |= old.contains("atom");
+                text = Cow::Owned(text.replace(&quoted, &format!("{quote}{new}{quote}")));
+            }
+        }
+    }
+    if atom03 {
+        text = Cow::Owned(rename_atom03_elements(&text));
+    }
+    match root_element_name(&text).map(|name| name.rsplit(':').next().unwrap_or(name)) {
+        Some("feed" | "entry") => Cow::Owned(normalise_atom_types(&text)),
+        Some("rss") => match fix_rss_version(&text) {
+            Some(fixed) => Cow::Owned(fixed),
+            None => text,
+        },
+        _ => text,
+    }
+}
+
+fn rename_atom03_elements(text: &str) -> String {
+    static ATOM03: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(r"<(/?)([\w.-]+:)?(issued|modified|tagline|copyright)\b").expect("valid regex")
+    });
+    ATOM03
+        .replace_all(text, |caps: &regex::Captures<'_>| {
+            let renamed = match &caps[3] {
+                "issued" => "published",
+                "modified" => "updated",
+                "tagline" => "subtitle",
+                _ => "rights",
+            };
+            let prefix = caps.get(2).map_or("", |m| m.as_str());
+            format!("<{}{prefix}{renamed}", &caps[1])
+        })
+        .into_owned()
+}
+
+/// Atom text constructs accept only `text`, `html` and `xhtml`; MIME-style
+/// and empty values found in the wild are mapped onto those. Only Atom's own
+/// elements (unprefixed or `atom:`) are touched: `media:title` has its own
+/// type values.
+fn normalise_atom_types(text: &str) -> String {
+    static TYPED: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(
+            r#"<((?:atom:)?(title|subtitle|summary|rights|content))(\s[^>]*?)?(\stype\s*=\s*)("[^"]*"|'[^']*')"#,
+        )
+        .expect("valid regex")
+    });
+    TYPED
+        .replace_all(text, |caps: &regex::Captures<'_>| {
+            let value = caps[5]
+                .trim_matches(['"', '\''])
+                .trim()
+                .to_ascii_lowercase();
+            let is_content = &caps[2] == "content";
+            // Content also takes MIME types (and needs one beside `src`),
+            // so only the inline XHTML alias is mapped there.
+            let mapped = match value.as_str() {
+                "application/xhtml+xml" => "xhtml".into(),
+                _ if is_content => value.clone(),
+                "text" | "html" | "xhtml" => value.clone(),
+                "text/html" => "html".into(),
+                _ => "text".into(),
+            };
+            format!(
+                r#"<{}{}{}"{mapped}""#,
+                &caps[1],
+                caps.get(3).map_or("", |m| m.as_str()),
+                &caps[4]
+            )
+        })
+        .into_owned()
+}
+
+/// feed-rs reads `<rss>` only with version 2.0, 0.91 or 0.92; any other
+/// (`2.01`, `0.94`, none) is read as 2.0, a superset of the others.
+fn fix_rss_version(text: &str) -> Option<String> {
+    static RSS_TAG: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(r"<rss\b[^>]*>").expect("valid regex")
+    });
+    static VERSION: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(r#"\sversion\s*=\s*("[^"]*"|'[^']*')"#).expect("valid regex")
+    });
+    let tag = RSS_TAG.find(text)?;
+    let version = VERSION
+        .captures(tag.as_str())
+        .map(|caps| caps[1].trim_matches(['"', '\'']).to_string());
+    if matches!(version.as_deref(), Some("2.0" | "0.91" | "0.92")) {
+        return None;
+    }
+    let without = VERSION.replace(tag.as_str(), "");
+    let fixed = format!(r#"<rss version="2.0"{}"#, &without[4..]);
+    Some(format!(
+        "{}{fixed}{}",
+        &text[..tag.start()],
+        &text[tag.end()..]
+    ))
 }
 
 /// Name of the first element, skipping the prolog, comments, processing
@@ -222,6 +356,8 @@ fn fix_entities(text: &str) -> String {
         };
         let whole = reference.get(0).map_or("&", |m| m.as_str());
         match reference.get(1).map(|m| m.as_str()) {
+            // XML allows only a lowercase `x` in hexadecimal references.
+            None if whole.starts_with("&#X") => out.push_str(&whole.replacen("&#X", "&#x", 1)),
             Some("amp" | "lt" | "gt" | "quot" | "apos") | None => out.push_str(whole),
             Some(_) => match decode_html_entity(whole) {
                 Some(decoded) => {
@@ -467,9 +603,7 @@ fn text_of(text: &Text) -> Option<String> {
 /// Text of an HTML fragment: tags dropped (with the content of scripts,
 /// styles and other non-text elements), entities decoded.
 fn html_to_text(html: &str) -> String {
-    const HIDDEN: [&str; 8] = [
-        "script", "style", "noscript", "template", "iframe", "object", "applet", "embed",
-    ];
+    const HIDDEN: [&str; 4] = ["script", "style", "noscript", "template"];
     let fragment = scraper::Html::parse_fragment(html);
     let mut out = String::new();
     for node in fragment.tree.root().descendants() {
@@ -705,6 +839,37 @@ mod tests {
             feed.entries[0].link.as_deref(),
             Some("https://example.com/?a=1&b=2")
         );
+    }
+
+    #[test]
+    fn atom03_and_loose_types_are_read() {
+        let atom03 = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#">
+<entry>
+  <title type="text/html" mode="escaped">Q&amp;amp;A &lt;b&gt;session&lt;/b&gt;</title>
+  <link rel="alternate" type="text/html" href="http://example.org/qa"/>
+  <issued>2003-12-31T10:14:55Z</issued>
+</entry>
+</feed>"#;
+        let feed = parse_utc(atom03).expect("Atom 0.3 parses");
+        let entry = &feed.entries[0];
+        assert_eq!(entry.title.as_deref(), Some("Q&A session"));
+        assert_eq!(entry.link.as_deref(), Some("http://example.org/qa"));
+        assert_eq!(entry.published, instant("2003-12-31T10:14:55Z"));
+    }
+
+    #[test]
+    fn rss_without_known_version_is_read() {
+        for root in [
+            r#"<rss>"#,
+            r#"<rss version="2.01">"#,
+            r#"<rss version='0.94'>"#,
+        ] {
+            let rss = format!(
+                "{root}<channel><item><title>T</title><link>http://e.com/1</link></item></channel></rss>"
+            );
+            let feed = parse_utc(&rss).expect("parses");
+            assert_eq!(feed.entries[0].title.as_deref(), Some("T"), "{root}");
+        }
     }
 
     #[test]
