@@ -6,9 +6,13 @@
 //! `process` → `store` → `publish`; `pipeline` runs one cycle of it and
 //! `cli` is the command edge.
 
+pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod fetch;
+pub mod generate;
 pub mod model;
+pub mod pipeline;
 pub mod process;
 pub mod publish;
 pub mod schedule;

@@ -257,16 +257,6 @@ impl Store {
             .map(|key| Ok(time_of_date_key(&key?)))
     }
 
-    /// The oldest and newest effective dates stored.
-    pub fn date_range(&self) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
-        let first = self.by_date.first()?;
-        let last = self.by_date.last()?;
-        Ok(match (first, last) {
-            (Some((a, _)), Some((b, _))) => Some((time_of_date_key(&a), time_of_date_key(&b))),
-            _ => None,
-        })
-    }
-
     // ---- tombstones -----------------------------------------------------
 
     pub fn tombstone(&self, key: &str) -> Result<Option<Tombstone>, StoreError> {

@@ -1,0 +1,376 @@
+//! The command edge: argument parsing (clap derive) and dispatch. Errors
+//! become `anyhow` here, with context naming the file or source; exit codes
+//! follow DESIGN.md (0 done, 1 failed, 2 bad usage or bad config).
+
+use crate::config::{Config, SourceConfig};
+use crate::fetch::{FetchSettings, HttpClient};
+use crate::generate;
+use crate::pipeline::{self, CycleReport};
+use crate::store::Store;
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, TimeZone, Utc};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "yaowen",
+    version,
+    about = "要闻: collects news into curated digests"
+)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "YAOWEN_CONFIG",
+        default_value = "config.toml"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The daemon: fetch on schedule and regenerate outputs.
+    Run {
+        /// One cycle (fetch all sources, generate), then exit.
+        #[arg(long)]
+        once: bool,
+        /// With --once: exit 1 when any source failed.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Fetch now (all or the named sources), process and store; then exit.
+    Fetch {
+        /// Only this source (repeatable).
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+        /// Exit 1 when any source failed.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Write all outputs from the store.
+    Generate,
+    /// Validate the configuration and print the resolved settings.
+    Check,
+    /// Each source: kind, schedule, last success, last error, items.
+    Sources,
+    /// What is stored, newest first.
+    Items {
+        /// Only items dated on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Write the whole store as JSON lines (a backup).
+    Export {
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Read JSON lines written by `export` into the store.
+    Import {
+        /// The export file (`-` for standard input).
+        file: PathBuf,
+    },
+}
+
+/// A failure that maps to exit status 2 (bad usage or bad config).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+/// Parse arguments, run, print errors; the whole of `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("yaowen: error: {error:#}");
+            if error.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let default_level = match cli.command {
+        Command::Run { once: false, .. } => "info",
+        _ => "warn",
+    };
+    init_logging(default_level);
+    let config = load_config(&cli.config)?;
+    match cli.command {
+        Command::Check => {
+            print!("{}", config.resolved_summary());
+            println!("configuration OK: {}", config.file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { once: true, strict } => {
+            let store = open_store(&config)?;
+            let report = fetch(&config, &store, &[])?;
+            write_outputs(&config, &store)?;
+            Ok(fetch_exit(&report, strict))
+        }
+        Command::Run { once: false, .. } => crate::daemon::run(config),
+        Command::Fetch { sources, strict } => {
+            let store = open_store(&config)?;
+            let report = fetch(&config, &store, &sources)?;
+            Ok(fetch_exit(&report, strict))
+        }
+        Command::Generate => {
+            let store = open_store(&config)?;
+            write_outputs(&config, &store)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sources => {
+            let store = open_store(&config)?;
+            print_sources(&config, &store)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Items { since, json, limit } => {
+            let store = open_store(&config)?;
+            print_items(&config, &store, since, json, limit)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { output } => {
+            let store = open_store(&config)?;
+            let counts = match output {
+                Some(path) => {
+                    let tmp = path.with_extension("tmp");
+                    let file = std::fs::File::create(&tmp)
+                        .with_context(|| format!("cannot create {}", tmp.display()))?;
+                    let mut writer = std::io::BufWriter::new(file);
+                    let counts = store.export(&mut writer)?;
+                    writer
+                        .flush()
+                        .with_context(|| format!("cannot write {}", tmp.display()))?;
+                    std::fs::rename(&tmp, &path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    counts
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut writer = std::io::BufWriter::new(stdout.lock());
+                    let counts = store.export(&mut writer)?;
+                    writer.flush().context("cannot write to standard output")?;
+                    counts
+                }
+            };
+            eprintln!("exported {counts}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { file } => {
+            let store = open_store(&config)?;
+            let counts = if file.as_os_str() == "-" {
+                store.import(&mut std::io::stdin().lock())
+            } else {
+                let handle = std::fs::File::open(&file)
+                    .with_context(|| format!("cannot open {}", file.display()))?;
+                store.import(&mut std::io::BufReader::new(handle))
+            }
+            .with_context(|| format!("cannot import {}", file.display()))?;
+            eprintln!("imported {counts}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn load_config(path: &std::path::Path) -> Result<Config> {
+    Config::load(path).map_err(|errors| UsageError(errors.to_string()).into())
+}
+
+pub(crate) fn open_store(config: &Config) -> Result<Arc<Store>> {
+    Ok(Arc::new(Store::open(&config.store.path)?))
+}
+
+pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
+    Ok(HttpClient::new(FetchSettings {
+        timeout: Duration::from_secs(config.fetch.timeout_secs),
+        connect_timeout: Duration::from_secs(config.fetch.connect_timeout_secs),
+        max_body_bytes: config.fetch.max_body_bytes,
+        max_redirects: config.fetch.max_redirects,
+        retries: config.fetch.retries,
+        user_agent: config.fetch.user_agent.clone(),
+    })?)
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Run one cycle over the named sources (all when `names` is empty) and
+/// print what happened.
+fn fetch(config: &Config, store: &Arc<Store>, names: &[String]) -> Result<CycleReport> {
+    let mut selected: Vec<&SourceConfig> = Vec::new();
+    for name in names {
+        let source = config.source(name).ok_or_else(|| {
+            UsageError(format!(
+                "no source named {name:?} in {}",
+                config.file.display()
+            ))
+        })?;
+        selected.push(source);
+    }
+    if names.is_empty() {
+        selected = config.sources.iter().filter(|s| s.enabled).collect();
+    }
+    let client = http_client(config)?;
+    let show_progress = std::io::stderr().is_terminal();
+    let progress = move |done: usize, total: usize| {
+        if show_progress {
+            eprint!("\rfetching: {done}/{total} sources");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let report = runtime()?.block_on(pipeline::run_cycle(
+        config, store, &client, &selected, &progress,
+    ))?;
+    print_report(&report);
+    Ok(report)
+}
+
+fn print_report(report: &CycleReport) {
+    let failed: Vec<_> = report.failed().collect();
+    println!(
+        "fetched {} sources: {} new items, {} updated, {} failed",
+        report.sources.len(),
+        report.new_items(),
+        report.updated_items(),
+        failed.len()
+    );
+    for outcome in failed {
+        if let Err(error) = &outcome.result {
+            println!(
+                "  failed: {} [{}] {}",
+                outcome.name,
+                error.category(),
+                error
+            );
+        }
+    }
+}
+
+fn fetch_exit(report: &CycleReport, strict: bool) -> ExitCode {
+    if strict && report.failed().next().is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_outputs(config: &Config, store: &Store) -> Result<()> {
+    let report = generate::generate(config, store)
+        .with_context(|| format!("cannot generate into {}", config.output.dir.display()))?;
+    println!(
+        "wrote {} files to {}",
+        report.files.len(),
+        config.output.dir.display()
+    );
+    Ok(())
+}
+
+fn print_sources(config: &Config, store: &Store) -> Result<()> {
+    let fmt_time = |t: Option<chrono::DateTime<Utc>>| {
+        t.map(|t| {
+            t.with_timezone(&config.digest.timezone)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
+        "NAME", "KIND", "SCHEDULE", "LAST OK", "FAILS", "ITEMS"
+    );
+    for source in &config.sources {
+        let state = store.source_state(&source.name)?;
+        let schedule = source
+            .cron
+            .as_ref()
+            .unwrap_or(&config.schedule.cron)
+            .as_str()
+            .to_string();
+        let error = match (&state.last_error_kind, &state.last_error) {
+            (Some(kind), Some(message)) => format!("[{kind}] {message}"),
+            _ => String::new(),
+        };
+        println!(
+            "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  {}",
+            source.name,
+            source.kind.label(),
+            schedule,
+            fmt_time(state.last_ok),
+            state.failures,
+            state.items_stored,
+            error
+        );
+    }
+    Ok(())
+}
+
+fn print_items(
+    config: &Config,
+    store: &Store,
+    since: Option<NaiveDate>,
+    json: bool,
+    limit: usize,
+) -> Result<()> {
+    let since = since.and_then(|day| {
+        day.and_hms_opt(0, 0, 0)
+            .and_then(|t| config.digest.timezone.from_local_datetime(&t).earliest())
+            .map(|t| t.with_timezone(&Utc))
+    });
+    let items = store.latest_items(limit, |item| {
+        since.is_none_or(|since| item.effective_date() >= since)
+    })?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for item in items {
+        if json {
+            serde_json::to_writer(&mut out, &item)?;
+            writeln!(out)?;
+        } else {
+            let date = item
+                .effective_date()
+                .with_timezone(&config.digest.timezone)
+                .format("%Y-%m-%d");
+            let mark = if item.is_undated() { "?" } else { " " };
+            writeln!(
+                out,
+                "{date}{mark} {:<16} {}  {}",
+                item.source, item.title, item.url
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Turning a source's raw entries into stored items: identity, cleaning,
+//! summarising, exact and near-duplicate detection. The CPU-heavy part
+//! (`prepare`) runs per source in parallel; `Ingestor::commit` runs one
+//! source at a time so "the first item of a story" is well defined.
+
+use crate::model::{Item, RawEntry};
+use crate::process::{canonical, dedupe, summary};
+use crate::store::{Store, StoreError};
+use crate::text::{html, mojibake, sentences};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+/// What processing needs to know about the source.
+#[derive(Debug, Clone)]
+pub struct IngestContext<'a> {
+    pub source: &'a str,
+    pub summary_chars: usize,
+    pub tags: &'a [String],
+    pub now: DateTime<Utc>,
+}
+
+/// An entry turned into an item, ready for dedupe and storage.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub item: Item,
+    /// The item existed already (its content changed).
+    pub is_update: bool,
+}
+
+/// What happened to one source's entries.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IngestStats {
+    pub entries: usize,
+    pub new_items: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Same canonical URL as an item stored under another id.
+    pub exact_duplicates: usize,
+    /// A near-duplicate of a story stored earlier (kept, clustered).
+    pub near_duplicates: usize,
+    /// Entries left out, each with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// Clean, identify and summarise entries. Unchanged items are dropped here,
+/// so they cost no summarising.
+pub fn prepare(
+    store: &Store,
+    ctx: &IngestContext<'_>,
+    entries: Vec<RawEntry>,
+    stats: &mut IngestStats,
+) -> Result<Vec<Candidate>, StoreError> {
+    let mut out = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.into_iter().enumerate() {
+        stats.entries += 1;
+        let fetched_url = entry.link.clone().unwrap_or_default();
+        let canonical_link = entry.link.as_deref().and_then(canonical::canonical_url);
+        let raw_text = entry
+            .content
+            .as_deref()
+            .or(entry.summary.as_deref())
+            .map(clean_html)
+            .unwrap_or_default();
+        let title = entry
+            .title
+            .as_deref()
+            .map(clean_html)
+            .filter(|t| !t.is_empty())
+            .or_else(|| first_sentence(&raw_text))
+            .or_else(|| canonical_link.clone());
+        let (Some(title), Some(url)) = (title, canonical_link.clone()) else {
+            stats
+                .skipped
+                .push(format!("entry {}: no usable link", index + 1));
+            continue;
+        };
+        let title = one_line(&title);
+        let id = canonical::item_id(
+            ctx.source,
+            entry.guid.as_deref(),
+            Some(&url),
+            &title,
+            entry.published,
+        );
+        if store.tombstone(&id)?.is_some() || store.tombstone(&url)?.is_some() {
+            stats
+                .skipped
+                .push(format!("entry {}: removed earlier", index + 1));
+            continue;
+        }
+        let summary_source = entry.summary.as_deref().map(clean_html);
+        let content_hash = content_hash(&title, summary_source.as_deref(), &raw_text, &entry);
+        let existing = store.item(&id)?;
+        if let Some(old) = &existing {
+            if old.content_hash == content_hash {
+                stats.unchanged += 1;
+                continue;
+            }
+        }
+        let (summary_text, origin) =
+            summary::summarise(summary_source.as_deref(), &raw_text, ctx.summary_chars);
+        let mut tags = ctx.tags.to_vec();
+        for tag in entry.tags {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        let item = Item {
+            fingerprint: dedupe::fingerprint(&title, &raw_text),
+            id: id.clone(),
+            source: ctx.source.to_string(),
+            url,
+            fetched_url,
+            guid: entry.guid,
+            title,
+            author: entry.author.map(|a| one_line(&clean_html(&a))),
+            published: entry.published,
+            first_seen: existing.as_ref().map_or(ctx.now, |old| old.first_seen),
+            text: raw_text,
+            html: None,
+            summary: summary_text,
+            summary_origin: origin,
+            content_hash,
+            cluster: existing
+                .as_ref()
+                .map_or_else(|| id.clone(), |old| old.cluster.clone()),
+            also_at: existing
+                .as_ref()
+                .map_or_else(Vec::new, |old| old.also_at.clone()),
+            tags,
+            image: entry.image,
+        };
+        out.push(Candidate {
+            item,
+            is_update: existing.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+/// Strip markup, decode entities and repair mojibake.
+fn clean_html(text: &str) -> String {
+    let plain = html::to_text(text);
+    mojibake::repair(&plain).unwrap_or(plain)
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn first_sentence(text: &str) -> Option<String> {
+    let sentence = sentences::split(text).into_iter().next()?.trim();
+    if sentence.is_empty() {
+        return None;
+    }
+    Some(sentence.chars().take(80).collect())
+}
+
+fn content_hash(title: &str, summary: Option<&str>, text: &str, entry: &RawEntry) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for part in [title, summary.unwrap_or(""), text] {
+        hasher.update(part.as_bytes());
+        hasher.update(&[0]);
+    }
+    if let Some(published) = entry.published {
+        hasher.update(&published.timestamp().to_le_bytes());
+    }
+    hasher.digest()
+}
+
+/// Exact and near-duplicate detection against everything stored.
+pub struct Ingestor<'a> {
+    store: &'a Store,
+    /// Fingerprints of cluster heads.
+    near: dedupe::NearIndex,
+}
+
+impl<'a> Ingestor<'a> {
+    /// Build the near-duplicate index from the store.
+    pub fn new(store: &'a Store) -> Result<Self, StoreError> {
+        let mut near = dedupe::NearIndex::new();
+        for item in store.items() {
+            let item = item?;
+            if item.is_cluster_head() {
+                near.insert(item.fingerprint, item.id);
+            }
+        }
+        Ok(Ingestor { store, near })
+    }
+
+    /// Dedupe and store one source's candidates as one batch, then flush.
+    pub fn commit(
+        &mut self,
+        candidates: Vec<Candidate>,
+        stats: &mut IngestStats,
+    ) -> Result<Vec<String>, StoreError> {
+        // Items written in this batch, by id: heads updated with `also_at`
+        // and the new items themselves.
+        let mut batch: HashMap<String, Item> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for Candidate {
+            mut item,
+            is_update,
+        } in candidates
+        {
+            if is_update {
+                stats.updated += 1;
+                push(&mut batch, &mut order, item);
+                continue;
+            }
+            if batch.contains_key(&item.id) {
+                // The same entry twice in one feed.
+                stats.exact_duplicates += 1;
+                continue;
+            }
+            let owner = match batch.values().find(|other| other.url == item.url) {
+                Some(other) => Some(other.id.clone()),
+                None => self.store.item_id_by_url(&item.url)?,
+            };
+            if owner.is_some_and(|owner| owner != item.id) {
+                stats.exact_duplicates += 1;
+                continue;
+            }
+            if let Some(head_id) = self.near.find(item.fingerprint).map(str::to_string) {
+                let head = match batch.remove(&head_id) {
+                    Some(head) => Some(head),
+                    None => self.store.item(&head_id)?,
+                };
+                if let Some(mut head) = head {
+                    if head.url != item.url && !head.also_at.contains(&item.url) {
+                        head.also_at.push(item.url.clone());
+                    }
+                    item.cluster = head.cluster.clone();
+                    push(&mut batch, &mut order, head);
+                    stats.near_duplicates += 1;
+                }
+            } else {
+                self.near.insert(item.fingerprint, item.id.clone());
+            }
+            stats.new_items += 1;
+            push(&mut batch, &mut order, item);
+        }
+        let items: Vec<Item> = order.iter().filter_map(|id| batch.remove(id)).collect();
+        let ids = items.iter().map(|item| item.id.clone()).collect();
+        self.store.put_items(&items)?;
+        self.store.flush()?;
+        Ok(ids)
+    }
+}
+
+fn push(batch: &mut HashMap<String, Item>, order: &mut Vec<String>, item: Item) {
+    if !batch.contains_key(&item.id) {
+        order.push(item.id.clone());
+    }
+    batch.insert(item.id.clone(), item);
+}

@@ -1,0 +1,266 @@
+//! One fetch cycle: every selected source is fetched, decoded, parsed and
+//! prepared concurrently; the results are committed to the store one source
+//! at a time. One broken source never stops the cycle: its failure is
+//! recorded in its `SourceState` and reported.
+
+pub mod ingest;
+
+use crate::config::{Config, SourceConfig, SourceKind};
+use crate::fetch::{FetchError, Fetched, HttpClient, Validators};
+use crate::model::SourceState;
+use crate::source::feed;
+use crate::store::{Store, StoreError};
+use crate::text::decode;
+use chrono::Utc;
+use ingest::{Candidate, IngestContext, IngestStats, Ingestor};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+/// Why a source failed, in a stable category.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("cannot parse the feed: {0}")]
+    Parse(#[from] feed::FeedError),
+    #[error("source kind `{0}` is not supported by this build yet")]
+    Unsupported(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SourceError {
+    pub fn category(&self) -> &'static str {
+        match self {
+            SourceError::Fetch(error) => error.category(),
+            SourceError::Parse(_) => "parse",
+            SourceError::Unsupported(_) => "unsupported",
+            SourceError::Store(_) => "store",
+        }
+    }
+}
+
+/// The outcome of one source in a cycle.
+#[derive(Debug)]
+pub struct SourceOutcome {
+    pub name: String,
+    /// `Ok(None)` when the server said nothing changed (304).
+    pub result: Result<Option<IngestStats>, SourceError>,
+}
+
+/// The outcome of a cycle.
+#[derive(Debug, Default)]
+pub struct CycleReport {
+    pub sources: Vec<SourceOutcome>,
+}
+
+impl CycleReport {
+    pub fn failed(&self) -> impl Iterator<Item = &SourceOutcome> {
+        self.sources.iter().filter(|s| s.result.is_err())
+    }
+
+    pub fn new_items(&self) -> usize {
+        self.stats().map(|s| s.new_items).sum()
+    }
+
+    pub fn updated_items(&self) -> usize {
+        self.stats().map(|s| s.updated).sum()
+    }
+
+    /// Whether anything stored changed, so outputs need regenerating.
+    pub fn changed(&self) -> bool {
+        self.new_items() + self.updated_items() > 0
+    }
+
+    fn stats(&self) -> impl Iterator<Item = &IngestStats> {
+        self.sources
+            .iter()
+            .filter_map(|s| s.result.as_ref().ok().and_then(Option::as_ref))
+    }
+}
+
+/// Called after each source finishes: (done, total).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// Fetch and store the given sources.
+pub async fn run_cycle(
+    config: &Config,
+    store: &Arc<Store>,
+    client: &HttpClient,
+    sources: &[&SourceConfig],
+    progress: Progress<'_>,
+) -> Result<CycleReport, StoreError> {
+    let limit = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, source) in sources.iter().enumerate() {
+        let source = (*source).clone();
+        let store = Arc::clone(store);
+        let client = client.clone();
+        let limit = Arc::clone(&limit);
+        let summary_chars = config.digest.summary_chars;
+        let span = tracing::info_span!("source", source = %source.name, kind = source.kind.label());
+        tasks.spawn(
+            async move {
+                let _permit = limit.acquire_owned().await;
+                let result = fetch_and_prepare(&store, &client, &source, summary_chars).await;
+                (index, source.name, result)
+            }
+            .instrument(span),
+        );
+    }
+    let mut ingestor = Ingestor::new(store)?;
+    let mut outcomes: Vec<Option<SourceOutcome>> = (0..sources.len()).map(|_| None).collect();
+    let total = sources.len();
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (index, name, prepared) = match joined {
+            Ok(value) => value,
+            Err(error) => {
+                // A panic in a source task is a bug; the cycle goes on.
+                tracing::error!(error = %error, "source task failed");
+                continue;
+            }
+        };
+        let mut state = store.source_state(&name)?;
+        state.last_attempt = Some(Utc::now());
+        state.fetches += 1;
+        let result = match prepared {
+            Ok(Prepared::NotModified) => Ok(None),
+            Ok(Prepared::Items {
+                candidates,
+                mut stats,
+                validators,
+            }) => match ingestor.commit(candidates, &mut stats) {
+                Ok(_) => {
+                    state.etag = validators.etag;
+                    state.last_modified = validators.last_modified;
+                    state.items_stored += stats.new_items as u64;
+                    Ok(Some(stats))
+                }
+                Err(error) => Err(SourceError::Store(error)),
+            },
+            Err(error) => Err(error),
+        };
+        match &result {
+            Ok(stats) => {
+                state.last_ok = state.last_attempt;
+                state.failures = 0;
+                state.last_error = None;
+                state.last_error_kind = None;
+                if let Some(stats) = stats {
+                    for reason in &stats.skipped {
+                        tracing::info!(source = %name, reason = %reason, "entry skipped");
+                    }
+                    tracing::info!(source = %name, new = stats.new_items, updated = stats.updated,
+                        duplicates = stats.exact_duplicates + stats.near_duplicates, "source done");
+                } else {
+                    tracing::info!(source = %name, "not modified");
+                }
+            }
+            Err(error) => {
+                state.failures += 1;
+                state.errors += 1;
+                state.last_error = Some(error.to_string());
+                state.last_error_kind = Some(error.category().to_string());
+                tracing::warn!(source = %name, category = error.category(), error = %error, "source failed");
+            }
+        }
+        store.put_source_state(&name, &state)?;
+        done += 1;
+        progress(done, total);
+        if let Some(slot) = outcomes.get_mut(index) {
+            *slot = Some(SourceOutcome { name, result });
+        }
+    }
+    store.flush()?;
+    Ok(CycleReport {
+        sources: outcomes.into_iter().flatten().collect(),
+    })
+}
+
+enum Prepared {
+    NotModified,
+    Items {
+        candidates: Vec<Candidate>,
+        stats: IngestStats,
+        validators: Validators,
+    },
+}
+
+async fn fetch_and_prepare(
+    store: &Arc<Store>,
+    client: &HttpClient,
+    source: &SourceConfig,
+    summary_chars: usize,
+) -> Result<Prepared, SourceError> {
+    let state: SourceState = store.source_state(&source.name)?;
+    let (entries, skipped, validators) = match &source.kind {
+        SourceKind::Feed { url } => {
+            let validators = Validators {
+                etag: state.etag.clone(),
+                last_modified: state.last_modified.clone(),
+            };
+            match client.get(url.as_str(), &validators).await? {
+                Fetched::NotModified { .. } => return Ok(Prepared::NotModified),
+                Fetched::Body {
+                    final_url,
+                    content_type,
+                    validators,
+                    bytes,
+                    ..
+                } => {
+                    let timezone = source.timezone;
+                    let base = final_url.to_string();
+                    // Parsing and summarising are CPU work: keep them off the
+                    // I/O threads.
+                    let parsed = tokio::task::spawn_blocking(move || {
+                        let text = decode::decode(&bytes, content_type.as_deref()).text;
+                        feed::parse(
+                            &text,
+                            &feed::FeedContext {
+                                url: &base,
+                                timezone,
+                            },
+                        )
+                    })
+                    .await
+                    .map_err(|e| {
+                        SourceError::Parse(feed::FeedError::NotAFeed(format!(
+                            "parser crashed: {e}"
+                        )))
+                    })??;
+                    (parsed.entries, parsed.skipped, validators)
+                }
+            }
+        }
+        other => return Err(SourceError::Unsupported(other.label())),
+    };
+    let store = Arc::clone(store);
+    let name = source.name.clone();
+    let tags = source.tags.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut stats = IngestStats {
+            skipped,
+            ..IngestStats::default()
+        };
+        let ctx = IngestContext {
+            source: &name,
+            summary_chars,
+            tags: &tags,
+            now: Utc::now(),
+        };
+        let candidates = ingest::prepare(&store, &ctx, entries, &mut stats)?;
+        Ok(Prepared::Items {
+            candidates,
+            stats,
+            validators,
+        })
+    })
+    .await
+    .map_err(|e| {
+        SourceError::Parse(feed::FeedError::NotAFeed(format!(
+            "processing crashed: {e}"
+        )))
+    })?
+}
