@@ -41,7 +41,10 @@ impl PeriodKind {
     /// The UTC instants `[from, to)` the period starting at `start` covers.
     pub fn bounds(self, start: NaiveDate, timezone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
         let end = start + Duration::days(self.days());
-        (local_midnight(start, timezone), local_midnight(end, timezone))
+        (
+            local_midnight(start, timezone),
+            local_midnight(end, timezone),
+        )
     }
 }
 
