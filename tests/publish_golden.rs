@@ -2,10 +2,11 @@
 //! publish by hand (seed 000) must come out of yaowen byte for byte, and
 //! every page and feed yaowen writes must be safe and parseable.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use std::path::PathBuf;
 use yaowen::publish::{
-    render_markdown, write_site, DigestEntry, DigestPage, FeedEntry, PeriodKind, SiteInfo,
+    render_atom, render_digest_html, render_digests_rss, render_index_html, render_markdown,
+    render_rss, write_site, DigestEntry, DigestPage, FeedEntry, PeriodKind, SiteInfo,
 };
 
 fn seed_path() -> PathBuf {
@@ -141,28 +142,311 @@ fn markdown_hostile_titles_stay_inside_their_link() {
     assert_eq!(rendered.matches("\n- [**").count(), 12);
 }
 
-fn fixture_time(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2022, 12, day, hour, 0, 0).unwrap()
-}
-
-#[allow(dead_code)]
-fn feed_entries(page: &DigestPage) -> Vec<FeedEntry> {
+/// Feed items made from the seed's entries, one day apart, newest first.
+fn seed_feed_entries(page: &DigestPage) -> Vec<FeedEntry> {
     page.entries
         .iter()
         .enumerate()
         .map(|(index, entry)| FeedEntry {
-            id: entry.id.clone(),
+            id: format!("wx:MzA5NzU3:{index}:1"),
             title: entry.title.clone(),
             url: entry.url.clone(),
             summary: entry.summary.clone(),
-            published: fixture_time(21, 0) - chrono::Duration::days(index as i64),
+            published: Utc.with_ymd_and_hms(2022, 12, 21, 1, 30, 0).unwrap()
+                - chrono::Duration::days(index as i64),
             author: Some("云原生社区".into()),
-            tags: vec!["cloud-native".into()],
+            tags: vec!["云原生".into(), "community".into()],
         })
         .collect()
 }
 
-#[allow(dead_code)]
-fn unused() {
-    let _ = write_site;
+fn parse_feed(xml: &str) -> feed_rs::model::Feed {
+    feed_rs::parser::parse(xml.as_bytes())
+        .unwrap_or_else(|error| panic!("feed does not parse: {error}\n{xml}"))
+}
+
+fn self_link(feed: &feed_rs::model::Feed) -> Option<String> {
+    feed.links
+        .iter()
+        .find(|link| link.rel.as_deref() == Some("self"))
+        .map(|link| link.href.clone())
+}
+
+#[test]
+fn rss_feed_carries_every_item_with_stable_guid_and_own_date() {
+    let (_, page) = seed_page();
+    let items = seed_feed_entries(&page);
+    let xml = render_rss(&site(false), &items);
+    assert!(xml.contains(
+        "<atom:link href=\"https://example.org/news/feed.xml\" rel=\"self\" type=\"application/rss+xml\"/>"
+    ));
+    assert!(xml.contains("<language>zh-cn</language>"));
+    assert!(xml.contains("<guid isPermaLink=\"false\">wx:MzA5NzU3:0:1</guid>"));
+    assert!(xml.contains("<pubDate>Wed, 21 Dec 2022 01:30:00 +0000</pubDate>"));
+    assert!(xml.contains("<lastBuildDate>Wed, 21 Dec 2022 01:30:00 +0000</lastBuildDate>"));
+    let feed = parse_feed(&xml);
+    assert_eq!(
+        self_link(&feed).as_deref(),
+        Some("https://example.org/news/feed.xml")
+    );
+    assert_eq!(feed.title.unwrap().content, "社区要闻");
+    assert_eq!(feed.entries.len(), items.len());
+    for (parsed, item) in feed.entries.iter().zip(&items) {
+        assert_eq!(parsed.id, item.id);
+        assert_eq!(parsed.title.as_ref().unwrap().content, item.title);
+        assert_eq!(parsed.links[0].href, item.url);
+        assert_eq!(parsed.published, Some(item.published));
+        assert_eq!(parsed.authors[0].name, "云原生社区");
+        let terms: Vec<&str> = parsed.categories.iter().map(|c| c.term.as_str()).collect();
+        assert_eq!(terms, ["云原生", "community"]);
+        let summary = &parsed.summary.as_ref().unwrap().content;
+        let first_paragraph = item.summary.split("\n\n").next().unwrap();
+        assert!(summary.contains(first_paragraph), "{summary}");
+    }
+    // The Gartner URL has `&` in its query: escaped in XML, intact after parsing.
+    assert!(xml.contains("id=1-29B7RDWN&amp;ct=220304&amp;st=sb"));
+    assert_eq!(
+        feed.entries[11].links[0].href,
+        "https://www.gartner.com/doc/reprints?id=1-29B7RDWN&ct=220304&st=sb"
+    );
+}
+
+#[test]
+fn atom_feed_has_urn_ids_dates_and_links() {
+    let (_, page) = seed_page();
+    let items = seed_feed_entries(&page);
+    let feed = parse_feed(&render_atom(&site(false), &items));
+    assert_eq!(
+        self_link(&feed).as_deref(),
+        Some("https://example.org/news/atom.xml")
+    );
+    assert_eq!(feed.updated, Some(items[0].published));
+    assert_eq!(feed.entries.len(), items.len());
+    for (parsed, item) in feed.entries.iter().zip(&items) {
+        assert_eq!(parsed.id, format!("urn:yaowen:{}", item.id));
+        assert_eq!(parsed.published, Some(item.published));
+        assert_eq!(parsed.updated, Some(item.published));
+        assert_eq!(parsed.links[0].href, item.url);
+        assert_eq!(parsed.links[0].rel.as_deref(), Some("alternate"));
+        assert_eq!(parsed.summary.as_ref().unwrap().content, item.summary);
+        assert_eq!(parsed.categories.len(), 2);
+    }
+}
+
+#[test]
+fn feeds_survive_hostile_text() {
+    let hostile = FeedEntry {
+        id: "id with spaces & <brackets>".into(),
+        title: "<script>alert(1)</script> ]]> \u{0}\u{1b}控制字符".into(),
+        url: "javascript:alert(1)".into(),
+        summary: "<img src=x onerror=alert(1)>".into(),
+        published: Utc.with_ymd_and_hms(2022, 12, 21, 0, 0, 0).unwrap(),
+        author: None,
+        tags: vec!["a&b".into()],
+    };
+    let items = [hostile];
+    let rss = render_rss(&site(false), &items);
+    let atom = render_atom(&site(false), &items);
+    assert!(!rss.contains('\u{0}') && !rss.contains('\u{1b}'));
+    assert!(!rss.contains("javascript:") && !atom.contains("javascript:"));
+    for xml in [&rss, &atom] {
+        let feed = parse_feed(xml);
+        let entry = &feed.entries[0];
+        assert_eq!(
+            entry.title.as_ref().unwrap().content,
+            "<script>alert(1)</script> ]]> 控制字符"
+        );
+        assert!(entry.links.is_empty());
+        assert_eq!(entry.categories[0].term, "a&b");
+    }
+    // RSS descriptions are HTML to readers: the tag must arrive as text.
+    let summary = parse_feed(&rss).entries[0].summary.clone().unwrap().content;
+    assert!(!summary.contains("<img"), "{summary}");
+    assert!(
+        summary.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{summary}"
+    );
+}
+
+fn week(page: &DigestPage, start: NaiveDate, published: bool) -> DigestPage {
+    DigestPage {
+        start,
+        published,
+        published_at: published.then(|| {
+            Utc.from_utc_datetime(&start.and_hms_opt(2, 0, 0).unwrap()) + chrono::Duration::days(7)
+        }),
+        entries: page.entries.clone(),
+    }
+}
+
+#[test]
+fn digests_feed_has_one_item_per_published_digest() {
+    let (_, page) = seed_page();
+    let draft = week(&page, NaiveDate::from_ymd_opt(2022, 12, 26).unwrap(), false);
+    let newer = week(&page, NaiveDate::from_ymd_opt(2022, 12, 19).unwrap(), true);
+    let older = week(&page, NaiveDate::from_ymd_opt(2022, 12, 12).unwrap(), true);
+    let xml = render_digests_rss(&site(false), &[draft.clone(), newer, older]);
+    let feed = parse_feed(&xml);
+    assert_eq!(
+        self_link(&feed).as_deref(),
+        Some("https://example.org/news/digests.xml")
+    );
+    let links: Vec<&str> = feed
+        .entries
+        .iter()
+        .map(|e| e.links[0].href.as_str())
+        .collect();
+    assert_eq!(
+        links,
+        [
+            "https://example.org/news/digest/2022-12-19.html",
+            "https://example.org/news/digest/2022-12-12.html"
+        ]
+    );
+    assert_eq!(feed.entries[0].id, "urn:yaowen:digest:2022-12-19");
+    assert_eq!(
+        feed.entries[0].published,
+        Some(Utc.with_ymd_and_hms(2022, 12, 26, 2, 0, 0).unwrap())
+    );
+    assert_eq!(
+        feed.entries[0].title.as_ref().unwrap().content,
+        "社区要闻 2022-12-19 – 2022-12-25"
+    );
+    let list = &feed.entries[0].summary.as_ref().unwrap().content;
+    assert!(
+        list.starts_with("<ul><li><a href=\"https://mp.weixin.qq.com/s/d5j4WawE_fzHuh4ZyRsixg\">")
+    );
+    assert_eq!(list.matches("<li>").count(), 12);
+    // Nothing published yet: an empty, valid channel rather than a draft.
+    let empty = parse_feed(&render_digests_rss(&site(false), &[draft]));
+    assert!(empty.entries.is_empty());
+}
+
+#[test]
+fn html_pages_of_the_seed_link_every_entry() {
+    let (_, page) = seed_page();
+    let html = render_digest_html(&site(false), &page);
+    for entry in &page.entries {
+        let href = format!("href=\"{}\"", entry.url.replace('&', "&amp;"));
+        assert!(html.contains(&href), "missing {href}");
+    }
+    let index = render_index_html(&site(false), std::slice::from_ref(&page));
+    assert!(index.contains("href=\"digest/2022-12-19.html\""));
+    assert!(index.contains("· 12 条"));
+}
+
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = walk(dir)
+        .into_iter()
+        .map(|path| {
+            path.strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn write_site_writes_every_output_and_keeps_foreign_files() {
+    let (seed, page) = seed_page();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("public");
+    let newer = week(&page, NaiveDate::from_ymd_opt(2022, 12, 19).unwrap(), true);
+    let older = week(&page, NaiveDate::from_ymd_opt(2022, 12, 12).unwrap(), true);
+    let items = seed_feed_entries(&page);
+    let digests = [newer.clone(), older];
+
+    let report = write_site(&out, &site(false), &digests, &items).unwrap();
+    let expected = [
+        "atom.xml",
+        "digest/2022-12-12.html",
+        "digest/2022-12-12.md",
+        "digest/2022-12-19.html",
+        "digest/2022-12-19.md",
+        "digests.xml",
+        "feed.xml",
+        "index.html",
+    ];
+    assert_eq!(listing(&out), expected);
+    assert_eq!(report.files.len(), expected.len());
+    assert_eq!(report.changed.len(), expected.len());
+    assert_eq!(
+        std::fs::read_to_string(out.join("digest/2022-12-19.md")).unwrap(),
+        seed
+    );
+
+    // Unchanged input: nothing is rewritten.
+    let again = write_site(&out, &site(false), &digests, &items).unwrap();
+    assert!(again.changed.is_empty(), "{:?}", again.changed);
+
+    // The older digest disappears: its pages go, other files in digest/ stay.
+    std::fs::write(out.join("digest/notes.md"), "editor's notes").unwrap();
+    std::fs::write(out.join("digest/2022-12-12.md.bak"), "backup").unwrap();
+    let pruned = write_site(&out, &site(false), &[newer], &items).unwrap();
+    assert_eq!(pruned.removed.len(), 2);
+    let names = listing(&out);
+    assert!(!names
+        .iter()
+        .any(|name| name.starts_with("digest/2022-12-12.") && !name.ends_with(".bak")));
+    assert!(names.contains(&"digest/notes.md".to_string()));
+    assert!(names.contains(&"digest/2022-12-12.md.bak".to_string()));
+    assert!(pruned.changed.contains(&out.join("index.html")));
+}
+
+/// Scale check behind `--ignored`: 100,000 stored items in 2,000 weekly
+/// digests. Prints how long rendering and writing took (a figure for the
+/// report, not an assertion).
+#[test]
+#[ignore]
+fn scale_100k_items() {
+    let (_, page) = seed_page();
+    let first = NaiveDate::from_ymd_opt(2022, 12, 19).unwrap();
+    let digests: Vec<DigestPage> = (0..2000)
+        .map(|n| {
+            let mut digest = week(&page, first - chrono::Duration::weeks(n), true);
+            let entries = digest.entries.clone();
+            digest.entries = entries.iter().cycle().take(50).cloned().collect();
+            digest
+        })
+        .collect();
+    let items: Vec<FeedEntry> = seed_feed_entries(&page)
+        .into_iter()
+        .cycle()
+        .take(50)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let report = write_site(dir.path(), &site(false), &digests, &items).unwrap();
+    let first_run = started.elapsed();
+    let started = std::time::Instant::now();
+    let again = write_site(dir.path(), &site(false), &digests, &items).unwrap();
+    let second_run = started.elapsed();
+    let bytes: u64 = report
+        .files
+        .iter()
+        .map(|path| std::fs::metadata(path).unwrap().len())
+        .sum();
+    println!(
+        "{} files, {} MB: first write {first_run:?}, unchanged rerun {second_run:?} ({} rewritten)",
+        report.files.len(),
+        bytes / 1_000_000,
+        again.changed.len()
+    );
+    assert_eq!(report.files.len(), 4004);
 }
