@@ -3,15 +3,16 @@
 //! at a time. One broken source never stops the cycle: its failure is
 //! recorded in its `SourceState` and reported.
 
+mod collect;
 pub mod ingest;
 
-use crate::config::{Config, SourceConfig, SourceKind};
-use crate::fetch::{FetchError, Fetched, HttpClient, Validators};
+use crate::config::{Config, SourceConfig};
+use crate::fetch::{FetchError, HttpClient, Validators};
 use crate::model::SourceState;
 use crate::source::feed;
 use crate::store::{Store, StoreError};
-use crate::text::decode;
 use chrono::Utc;
+use collect::Collected;
 use ingest::{Candidate, IngestContext, IngestStats, Ingestor};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -26,6 +27,8 @@ pub enum SourceError {
     Parse(#[from] feed::FeedError),
     #[error("source kind `{0}` is not supported by this build yet")]
     Unsupported(&'static str),
+    #[error("processing crashed (a bug): {0}")]
+    Crashed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -36,6 +39,7 @@ impl SourceError {
             SourceError::Fetch(error) => error.category(),
             SourceError::Parse(_) => "parse",
             SourceError::Unsupported(_) => "unsupported",
+            SourceError::Crashed(_) => "bug",
             SourceError::Store(_) => "store",
         }
     }
@@ -195,50 +199,18 @@ async fn fetch_and_prepare(
     summary_chars: usize,
 ) -> Result<Prepared, SourceError> {
     let state: SourceState = store.source_state(&source.name)?;
-    let (entries, skipped, validators) = match &source.kind {
-        SourceKind::Feed { url } => {
-            let validators = Validators {
-                etag: state.etag.clone(),
-                last_modified: state.last_modified.clone(),
-            };
-            match client.get(url.as_str(), &validators).await? {
-                Fetched::NotModified { .. } => return Ok(Prepared::NotModified),
-                Fetched::Body {
-                    final_url,
-                    content_type,
-                    validators,
-                    bytes,
-                    ..
-                } => {
-                    let timezone = source.timezone;
-                    let base = final_url.to_string();
-                    // Parsing and summarising are CPU work: keep them off the
-                    // I/O threads.
-                    let parsed = tokio::task::spawn_blocking(move || {
-                        let text = decode::decode(&bytes, content_type.as_deref()).text;
-                        feed::parse(
-                            &text,
-                            &feed::FeedContext {
-                                url: &base,
-                                timezone,
-                            },
-                        )
-                    })
-                    .await
-                    .map_err(|e| {
-                        SourceError::Parse(feed::FeedError::NotAFeed(format!(
-                            "parser crashed: {e}"
-                        )))
-                    })??;
-                    (parsed.entries, parsed.skipped, validators)
-                }
-            }
-        }
-        other => return Err(SourceError::Unsupported(other.label())),
+    let Collected {
+        entries,
+        skipped,
+        validators,
+    } = match collect::collect(client, source, &state).await? {
+        Some(collected) => collected,
+        None => return Ok(Prepared::NotModified),
     };
     let store = Arc::clone(store);
     let name = source.name.clone();
     let tags = source.tags.clone();
+    // Cleaning and summarising are CPU work: keep them off the I/O threads.
     tokio::task::spawn_blocking(move || {
         let mut stats = IngestStats {
             skipped,
@@ -258,9 +230,5 @@ async fn fetch_and_prepare(
         })
     })
     .await
-    .map_err(|e| {
-        SourceError::Parse(feed::FeedError::NotAFeed(format!(
-            "processing crashed: {e}"
-        )))
-    })?
+    .map_err(|e| SourceError::Crashed(e.to_string()))?
 }
