@@ -26,6 +26,14 @@ pub struct RawEntry {
     pub tags: Vec<String>,
     /// A cover or lead image URL, absolute.
     pub image: Option<String>,
+    /// A source-specific story identity that overrides the guid/link rule
+    /// (e.g. `wx:{biz}:{mid}:{idx}` for a WeChat article).
+    pub identity: Option<String>,
+    /// Other URLs that name the same item (e.g. the short `/s/<slug>` form
+    /// of a WeChat article); they resolve to it in the URL index.
+    pub aliases: Vec<String>,
+    /// Sanitised HTML of the body, when the source extracted one.
+    pub html: Option<String>,
 }
 
 /// Where an item's summary came from.

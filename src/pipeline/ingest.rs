@@ -23,6 +23,8 @@ pub struct IngestContext<'a> {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub item: Item,
+    /// Other canonical URLs that should resolve to this item.
+    pub aliases: Vec<String>,
     /// The item existed already (its content changed).
     pub is_update: bool,
 }
@@ -75,13 +77,18 @@ pub fn prepare(
             continue;
         };
         let title = one_line(&title);
-        let id = canonical::item_id(
-            ctx.source,
-            entry.guid.as_deref(),
-            Some(&url),
-            &title,
-            entry.published,
-        );
+        let id = match &entry.identity {
+            // A source that knows the story's identity across URLs (WeChat)
+            // names it; the id is then the same whichever URL was seen.
+            Some(identity) => canonical::item_id("", Some(identity), None, "", None),
+            None => canonical::item_id(
+                ctx.source,
+                entry.guid.as_deref(),
+                Some(&url),
+                &title,
+                entry.published,
+            ),
+        };
         if store.tombstone(&id)?.is_some() || store.tombstone(&url)?.is_some() {
             stats
                 .skipped
@@ -117,7 +124,7 @@ pub fn prepare(
             published: entry.published,
             first_seen: existing.as_ref().map_or(ctx.now, |old| old.first_seen),
             text: raw_text,
-            html: None,
+            html: entry.html,
             summary: summary_text,
             summary_origin: origin,
             content_hash,
@@ -130,8 +137,15 @@ pub fn prepare(
             tags,
             image: entry.image,
         };
+        let aliases = entry
+            .aliases
+            .iter()
+            .filter_map(|alias| canonical::canonical_url(alias))
+            .filter(|alias| alias != &item.url)
+            .collect();
         out.push(Candidate {
             item,
+            aliases,
             is_update: existing.is_some(),
         });
     }
@@ -198,11 +212,18 @@ impl<'a> Ingestor<'a> {
         // and the new items themselves.
         let mut batch: HashMap<String, Item> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
+        let mut aliases: Vec<(String, String)> = Vec::new();
         for Candidate {
             mut item,
+            aliases: item_aliases,
             is_update,
         } in candidates
         {
+            aliases.extend(
+                item_aliases
+                    .into_iter()
+                    .map(|alias| (alias, item.id.clone())),
+            );
             if is_update {
                 stats.updated += 1;
                 push(&mut batch, &mut order, item);
@@ -243,6 +264,7 @@ impl<'a> Ingestor<'a> {
         let items: Vec<Item> = order.iter().filter_map(|id| batch.remove(id)).collect();
         let ids = items.iter().map(|item| item.id.clone()).collect();
         self.store.put_items(&items)?;
+        self.store.put_url_aliases(&aliases)?;
         self.store.flush()?;
         Ok(ids)
     }

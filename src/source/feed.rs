@@ -455,6 +455,7 @@ fn raw_entry(entry: Entry, ctx: &FeedContext<'_>, json_image: Option<String>) ->
         }),
         tags,
         image,
+        ..RawEntry::default()
     }
 }
 

@@ -197,6 +197,16 @@ impl Store {
         Ok(())
     }
 
+    /// Make other URLs of an item (aliases) resolve to it.
+    pub fn put_url_aliases(&self, aliases: &[(String, String)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (url, id) in aliases {
+            batch.insert(url.as_bytes(), id.as_bytes());
+        }
+        self.urls.apply_batch(batch)?;
+        Ok(())
+    }
+
     pub fn item_count(&self) -> usize {
         self.items.len()
     }
