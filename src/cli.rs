@@ -215,6 +215,8 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         max_redirects: config.fetch.max_redirects,
         retries: config.fetch.retries,
         user_agent: config.fetch.user_agent.clone(),
+        per_host: config.fetch.per_host,
+        min_host_interval: Duration::from_millis(config.fetch.min_host_interval_ms),
     })?)
 }
 

@@ -40,16 +40,17 @@ async fn collect_feed(
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let (final_url, content_type, validators, bytes) = match client.get(url, &validators).await? {
-        Fetched::NotModified { .. } => return Ok(None),
-        Fetched::Body {
-            final_url,
-            content_type,
-            validators,
-            bytes,
-            ..
-        } => (final_url, content_type, validators, bytes),
-    };
+    let (final_url, content_type, validators, bytes) =
+        match client.get(url, &validators, source.allow_private).await? {
+            Fetched::NotModified { .. } => return Ok(None),
+            Fetched::Body {
+                final_url,
+                content_type,
+                validators,
+                bytes,
+                ..
+            } => (final_url, content_type, validators, bytes),
+        };
     let timezone = source.timezone;
     // Decoding and parsing are CPU work: keep them off the I/O threads.
     let parsed = tokio::task::spawn_blocking(move || {
