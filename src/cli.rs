@@ -310,27 +310,22 @@ fn print_sources(config: &Config, store: &Store) -> Result<()> {
         .unwrap_or_else(|| "-".into())
     };
     println!(
-        "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
-        "NAME", "KIND", "SCHEDULE", "LAST OK", "FAILS", "ITEMS"
+        "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
+        "NAME", "KIND", "SCHEDULE", "LAST OK", "NEXT DUE", "FAILS", "ITEMS"
     );
     for source in &config.sources {
         let state = store.source_state(&source.name)?;
-        let schedule = source
-            .cron
-            .as_ref()
-            .unwrap_or(&config.schedule.cron)
-            .as_str()
-            .to_string();
         let error = match (&state.last_error_kind, &state.last_error) {
             (Some(kind), Some(message)) => format!("[{kind}] {message}"),
             _ => String::new(),
         };
         println!(
-            "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  {}",
+            "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  {}",
             source.name,
             source.kind.label(),
-            schedule,
+            config.schedule_for(source).as_str(),
             fmt_time(state.last_ok),
+            fmt_time(state.next_due),
             state.failures,
             state.items_stored,
             error
