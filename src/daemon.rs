@@ -256,9 +256,11 @@ pub fn next_run(
     state: &SourceState,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let after = state.next_due.map_or(now, |due| due.max(now));
-    // The tick strictly after `after - 1s` so a tick exactly at next_due counts.
-    let tick = config.next_run(source, after - chrono::Duration::seconds(1))?;
+    let tick = match state.next_due {
+        // A tick exactly at next_due counts, hence the second's slack.
+        Some(due) if due > now => config.next_run(source, due - chrono::Duration::seconds(1))?,
+        _ => config.next_run(source, now)?,
+    };
     Some(tick + jitter(&source.name, config.schedule.jitter_secs))
 }
 

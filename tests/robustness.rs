@@ -202,7 +202,11 @@ fn a_failing_source_backs_off_and_recovers_when_the_site_does() {
     let row = source_row(&setup, "flaky");
     assert!(row.contains("[http]"), "{row}");
     let dated = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").expect("regex");
-    assert_eq!(dated.find_iter(&row).count(), 1, "never ok, but a next due time (back-off): {row}");
+    assert_eq!(
+        dated.find_iter(&row).count(),
+        1,
+        "never ok, but a next due time (back-off): {row}"
+    );
 
     server.set(
         "/flaky.xml",
