@@ -346,6 +346,8 @@ fn every_cross_post_is_found_and_nothing_else_is_merged() {
     assert_eq!(figures.precision, 1.0);
 }
 
+/// `YAOWEN_FARM_FEEDS=1000 cargo test --release --test dedupe_farm -- --nocapture`;
+/// release mode because the margin figure compares all 200 million pairs.
 #[test]
 fn large_farm_when_asked() {
     let Ok(feeds) = std::env::var("YAOWEN_FARM_FEEDS") else {

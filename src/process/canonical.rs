@@ -335,6 +335,37 @@ mod tests {
     }
 
     #[test]
+    fn international_hosts_and_paths_get_one_spelling() {
+        assert_eq!(
+            canonical_url("https://例子.测试/新闻/云原生?utm_source=wx").as_deref(),
+            Some("https://xn--fsqu00a.xn--0zwm56d/%E6%96%B0%E9%97%BB/%E4%BA%91%E5%8E%9F%E7%94%9F")
+        );
+        assert_eq!(
+            canonical_url(
+                "https://xn--fsqu00a.xn--0zwm56d/%e6%96%b0%e9%97%bb/%E4%BA%91%E5%8E%9F%E7%94%9F"
+            ),
+            canonical_url("https://例子.测试/新闻/云原生")
+        );
+    }
+
+    #[test]
+    fn canonical_form_is_a_fixed_point() {
+        for url in [
+            WECHAT_SHARED,
+            "https://Kubernetes.IO:443/blog/?utm_source=x&page=2#top",
+            "http://example.org/a%2fb?q=%e4%ba%91&spm=1.2",
+            "https://mp.weixin.qq.com/s/Xb7bGq2Yx8W0h1dWq5wN1A?scene=1#rd",
+        ] {
+            let once = canonical_url(url).expect("an http URL");
+            assert_eq!(
+                canonical_url(&once).as_deref(),
+                Some(once.as_str()),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
     fn only_absolute_http_urls_have_a_canonical_form() {
         for url in [
             "",
