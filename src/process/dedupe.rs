@@ -38,16 +38,17 @@ pub const FINGERPRINT_VERSION: u32 = 1;
 /// test pages) are all 16 bits or more apart, and two different feed-farm
 /// stories at least 10 bits among 20,000. Manku et al.'s 3 bits, tuned
 /// for crawled web pages, would miss a quarter to a half of the reposts
-/// that add a line or two; 6 bits catches reposts with a few percent of wrapper
-/// and still needs about 90% shared text to merge. Random, unrelated
+/// that add a line or two; 6 bits catches reposts with a few percent of
+/// wrapper and still needs about 90% shared text to merge. Random, unrelated
 /// fingerprints come within 6 bits with probability 4.5e-12 per pair.
 pub const THRESHOLD: u32 = 6;
 
 /// Texts with fewer shingles than this are fingerprinted by exact content.
 ///
-/// A few shingles say little: "Kubernetes 1.30 released" and "Kubernetes
-/// 1.31 released" differ in one shingle of three and would land within the
-/// threshold. Below this size the fingerprint is instead a plain hash of
+/// A SimHash of a few shingles is noise: "Kubernetes 1.30 released" and
+/// "Kubernetes 1.31 released" share one shingle of three, and two such
+/// fingerprints land within the threshold far more often than chance
+/// (40 shingles is about 40 words or 45 Chinese characters). Below this size the fingerprint is instead a plain hash of
 /// the normalised title and text, so such items match only when their
 /// words are equal (punctuation, case and spacing still ignored); a plain
 /// hash is effectively random, so it lands within `THRESHOLD` bits of an
@@ -73,7 +74,9 @@ pub fn hamming(a: u64, b: u64) -> u32 {
 ///
 /// Long enough texts get a SimHash of their shingles, so near-identical
 /// texts get fingerprints a few bits apart; texts with fewer than
-/// `MIN_FEATURES` shingles get an exact-content hash (see there).
+/// `MIN_FEATURES` shingles get an exact-content hash (see there). Items
+/// with no letters or digits at all (title and text) share one
+/// fingerprint; callers should not dedupe those.
 pub fn fingerprint(title: &str, text: &str) -> u64 {
     let title_tokens = tokens(title);
     let body_tokens = tokens(text);
