@@ -242,7 +242,18 @@ impl<'a> Ingestor<'a> {
                 stats.exact_duplicates += 1;
                 continue;
             }
-            if let Some(head_id) = self.near.find(item.fingerprint).map(str::to_string) {
+            // Text without a letter or digit has no meaningful fingerprint.
+            let comparable = item
+                .title
+                .chars()
+                .chain(item.text.chars())
+                .any(char::is_alphanumeric);
+            let near = if comparable {
+                self.near.find(item.fingerprint).map(str::to_string)
+            } else {
+                None
+            };
+            if let Some(head_id) = near {
                 let head = match batch.remove(&head_id) {
                     Some(head) => Some(head),
                     None => self.store.item(&head_id)?,
@@ -255,7 +266,7 @@ impl<'a> Ingestor<'a> {
                     push(&mut batch, &mut order, head);
                     stats.near_duplicates += 1;
                 }
-            } else {
+            } else if comparable {
                 self.near.insert(item.fingerprint, item.id.clone());
             }
             stats.new_items += 1;
