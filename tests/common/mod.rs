@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod farm;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
