@@ -193,11 +193,9 @@ impl<'a> Ingestor<'a> {
     /// Build the near-duplicate index from the store.
     pub fn new(store: &'a Store) -> Result<Self, StoreError> {
         let mut near = dedupe::NearIndex::new();
-        for item in store.items() {
-            let item = item?;
-            if item.is_cluster_head() {
-                near.insert(item.fingerprint, item.id);
-            }
+        for head in store.cluster_heads() {
+            let (id, fingerprint) = head?;
+            near.insert(fingerprint, id);
         }
         Ok(Ingestor { store, near })
     }
