@@ -191,12 +191,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::logging::init(default_level);
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {
