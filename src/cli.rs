@@ -84,6 +84,23 @@ pub enum Command {
         /// The export file (`-` for standard input).
         file: PathBuf,
     },
+    /// Feed lists in OPML, to and from feed readers.
+    Opml {
+        #[command(subcommand)]
+        action: OpmlCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpmlCommand {
+    /// Append the file's feeds to the config as `[[source]]` tables
+    /// (category outlines become tags; configured URLs are skipped).
+    Import {
+        /// The OPML file.
+        file: PathBuf,
+    },
+    /// Print every feed source as OPML 2.0 (tags as category outlines).
+    Export,
 }
 
 /// A failure that maps to exit status 2 (bad usage or bad config).
@@ -187,6 +204,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("imported {counts}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Opml { action } => crate::opml::run(&config, action),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod generate;
 pub mod logging;
 pub mod model;
+pub mod opml;
 pub mod pipeline;
 pub mod process;
 pub mod publish;
