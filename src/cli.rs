@@ -98,6 +98,10 @@ pub enum OpmlCommand {
     Import {
         /// The OPML file.
         file: PathBuf,
+        /// Let the imported sources fetch loopback and private addresses
+        /// (intranet feeds; the SSRF guard refuses them otherwise).
+        #[arg(long)]
+        allow_private: bool,
     },
     /// Print every feed source as OPML 2.0 (tags as category outlines).
     Export,

@@ -53,6 +53,7 @@ pub struct NewSource {
     pub name: String,
     pub url: String,
     pub tags: Vec<String>,
+    pub allow_private: bool,
 }
 
 /// A feed the import leaves out, and why.
@@ -72,8 +73,11 @@ pub struct ImportReport {
 /// `yaowen opml import FILE` / `yaowen opml export`.
 pub fn run(config: &Config, action: OpmlCommand) -> anyhow::Result<ExitCode> {
     match action {
-        OpmlCommand::Import { file } => {
-            let report = import(config, &file)?;
+        OpmlCommand::Import {
+            file,
+            allow_private,
+        } => {
+            let report = import(config, &file, allow_private)?;
             print_report(&report, &config.file);
         }
         OpmlCommand::Export => {
@@ -237,7 +241,7 @@ fn at_line(text: &str, position: u64, message: &str) -> String {
 
 /// Decide, for each OPML feed, whether it is added (under which name and
 /// tags) or skipped: already configured, repeated, or not an http(s) URL.
-pub fn plan_import(config: &Config, feeds: &[OpmlFeed]) -> ImportReport {
+pub fn plan_import(config: &Config, feeds: &[OpmlFeed], allow_private: bool) -> ImportReport {
     let mut known_urls: Vec<(url::Url, String)> = config
         .sources
         .iter()
@@ -273,6 +277,7 @@ pub fn plan_import(config: &Config, feeds: &[OpmlFeed]) -> ImportReport {
             name,
             url: url.to_string(),
             tags: tags_of(&feed.categories),
+            allow_private,
         });
     }
     report
@@ -357,6 +362,9 @@ pub fn render_sources(added: &[NewSource], from: &Path) -> String {
             let tags: Vec<String> = source.tags.iter().map(|t| toml_string(t)).collect();
             let _ = writeln!(out, "tags = [{}]", tags.join(", "));
         }
+        if source.allow_private {
+            let _ = writeln!(out, "allow_private = true");
+        }
     }
     out
 }
@@ -385,7 +393,11 @@ fn toml_string(text: &str) -> String {
 /// plan, append, validate the whole new text, then replace the file
 /// atomically. Nothing is written when nothing is added or the result
 /// would not validate.
-pub fn import(config: &Config, opml_file: &Path) -> Result<ImportReport, OpmlError> {
+pub fn import(
+    config: &Config,
+    opml_file: &Path,
+    allow_private: bool,
+) -> Result<ImportReport, OpmlError> {
     let opml = std::fs::read(opml_file).map_err(|error| OpmlError::Read {
         path: opml_file.to_path_buf(),
         error,
@@ -396,7 +408,7 @@ pub fn import(config: &Config, opml_file: &Path) -> Result<ImportReport, OpmlErr
     };
     let opml = String::from_utf8(opml).map_err(|_| invalid("not UTF-8 text".to_string()))?;
     let feeds = parse(&opml).map_err(invalid)?;
-    let report = plan_import(config, &feeds);
+    let report = plan_import(config, &feeds, allow_private);
     if report.added.is_empty() {
         return Ok(report);
     }
@@ -607,6 +619,7 @@ mod tests {
                 feed("again", "https://k8s.example/a.xml"),
                 feed("mail", "mailto:someone@example.org"),
             ],
+            false,
         );
         assert_eq!(report.added.len(), 1);
         assert_eq!(report.added[0].name, "k8s-2");
@@ -636,10 +649,12 @@ mod tests {
             name: "a\"b".into(),
             url: "https://example.org/\\".into(),
             tags: vec!["t\u{1}".into()],
+            allow_private: true,
         }];
         let text = render_sources(&added, Path::new("in.opml"));
         let config = config(&text);
         assert_eq!(config.sources[0].name, "a\"b");
         assert_eq!(config.sources[0].tags, ["t\u{1}"]);
+        assert!(config.sources[0].allow_private);
     }
 }
