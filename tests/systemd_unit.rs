@@ -125,3 +125,26 @@ fn systemd_analyze_verifies_the_unit() {
         output.status
     );
 }
+
+#[test]
+fn example_config_validates_and_lives_in_the_state_directory() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/config.toml");
+    let config = yaowen::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let state = Path::new("/var/lib/yaowen");
+    // The service can write only its StateDirectory.
+    assert!(
+        config.store.path.starts_with(state),
+        "{:?}",
+        config.store.path
+    );
+    assert!(
+        config.output.dir.starts_with(state),
+        "{:?}",
+        config.output.dir
+    );
+    for source in &config.sources {
+        if let yaowen::config::SourceKind::Wechat { links_file } = &source.kind {
+            assert!(links_file.starts_with(state), "{links_file:?}");
+        }
+    }
+}
