@@ -232,6 +232,8 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         max_redirects: config.fetch.max_redirects,
         retries: config.fetch.retries,
         user_agent: config.fetch.user_agent.clone(),
+        per_host: config.fetch.per_host,
+        min_host_interval: Duration::from_millis(config.fetch.min_host_interval_ms),
     })?)
 }
 
@@ -325,27 +327,22 @@ fn print_sources(config: &Config, store: &Store) -> Result<()> {
         .unwrap_or_else(|| "-".into())
     };
     println!(
-        "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
-        "NAME", "KIND", "SCHEDULE", "LAST OK", "FAILS", "ITEMS"
+        "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
+        "NAME", "KIND", "SCHEDULE", "LAST OK", "NEXT DUE", "FAILS", "ITEMS"
     );
     for source in &config.sources {
         let state = store.source_state(&source.name)?;
-        let schedule = source
-            .cron
-            .as_ref()
-            .unwrap_or(&config.schedule.cron)
-            .as_str()
-            .to_string();
         let error = match (&state.last_error_kind, &state.last_error) {
             (Some(kind), Some(message)) => format!("[{kind}] {message}"),
             _ => String::new(),
         };
         println!(
-            "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  {}",
+            "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  {}",
             source.name,
             source.kind.label(),
-            schedule,
+            config.schedule_for(source).as_str(),
             fmt_time(state.last_ok),
+            fmt_time(state.next_due),
             state.failures,
             state.items_stored,
             error

@@ -102,7 +102,8 @@ fn setup() -> Site {
     let mut config = String::from(
         "[store]\npath = \"data/db\"\n\n[output]\ndir = \"public\"\nbase_url = \"https://news.example.org/digest/\"\n\n\
          [digest]\ntitle = \"社区要闻\"\nperiod = \"weekly\"\ntimezone = \"Asia/Shanghai\"\n\n\
-         [feed]\ntitle = \"社区要闻\"\ndescription = \"云原生社区要闻\"\nitems = 50\n\n",
+         [feed]\ntitle = \"社区要闻\"\ndescription = \"云原生社区要闻\"\nitems = 50\n\n\
+         [fetch]\nmin_host_interval_ms = 0\nretries = 0\n\n",
     );
     for (name, path) in [
         ("news", "/rss.xml"),

@@ -3,10 +3,12 @@
 
 use super::SourceError;
 use crate::config::{SourceConfig, SourceKind};
-use crate::fetch::{Fetched, HttpClient, Validators};
+use crate::fetch::{CacheHints, Fetched, HttpClient, Validators};
 use crate::model::{RawEntry, SourceState};
 use crate::source::feed;
 use crate::text::decode;
+use chrono::Utc;
+use std::time::Duration;
 
 /// What a source yielded this cycle.
 #[derive(Debug, Default)]
@@ -16,14 +18,26 @@ pub struct Collected {
     pub skipped: Vec<String>,
     /// Validators to remember for the next conditional GET.
     pub validators: Validators,
+    /// How long the source asked us to wait before asking again.
+    pub refresh_after: Option<Duration>,
 }
 
-/// Fetch and parse one source. `Ok(None)` when nothing changed (304).
+/// The result of collecting one source.
+#[derive(Debug)]
+pub enum Collection {
+    /// Nothing changed since the last fetch (304).
+    NotModified {
+        refresh_after: Option<Duration>,
+    },
+    Collected(Collected),
+}
+
+/// Fetch and parse one source.
 pub async fn collect(
     client: &HttpClient,
     source: &SourceConfig,
     state: &SourceState,
-) -> Result<Option<Collected>, SourceError> {
+) -> Result<Collection, SourceError> {
     match &source.kind {
         SourceKind::Feed { url } => collect_feed(client, source, state, url.as_str()).await,
         other => Err(SourceError::Unsupported(other.label())),
@@ -35,21 +49,27 @@ async fn collect_feed(
     source: &SourceConfig,
     state: &SourceState,
     url: &str,
-) -> Result<Option<Collected>, SourceError> {
+) -> Result<Collection, SourceError> {
     let validators = Validators {
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let (final_url, content_type, validators, bytes) = match client.get(url, &validators).await? {
-        Fetched::NotModified { .. } => return Ok(None),
-        Fetched::Body {
-            final_url,
-            content_type,
-            validators,
-            bytes,
-            ..
-        } => (final_url, content_type, validators, bytes),
-    };
+    let (final_url, content_type, validators, hints, bytes) =
+        match client.get(url, &validators, source.allow_private).await? {
+            Fetched::NotModified { hints } => {
+                return Ok(Collection::NotModified {
+                    refresh_after: asked_interval(&hints, None),
+                })
+            }
+            Fetched::Body {
+                final_url,
+                content_type,
+                validators,
+                hints,
+                bytes,
+                ..
+            } => (final_url, content_type, validators, hints, bytes),
+        };
     let timezone = source.timezone;
     // Decoding and parsing are CPU work: keep them off the I/O threads.
     let parsed = tokio::task::spawn_blocking(move || {
@@ -62,9 +82,24 @@ async fn collect_feed(
     })
     .await
     .map_err(|e| SourceError::Crashed(e.to_string()))??;
-    Ok(Some(Collected {
+    let ttl = parsed
+        .ttl_minutes
+        .map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
+    Ok(Collection::Collected(Collected {
         entries: parsed.entries,
         skipped: parsed.skipped,
         validators,
+        refresh_after: asked_interval(&hints, ttl),
     }))
+}
+
+/// The longest wait the server asked for: `Cache-Control: max-age`,
+/// `Expires`, or RSS `<ttl>`.
+fn asked_interval(hints: &CacheHints, ttl: Option<Duration>) -> Option<Duration> {
+    let expires = hints.expires.and_then(|at| (at - Utc::now()).to_std().ok());
+    let max_age = hints.max_age.or(expires);
+    [max_age, ttl, hints.retry_after]
+        .into_iter()
+        .flatten()
+        .max()
 }

@@ -193,11 +193,9 @@ impl<'a> Ingestor<'a> {
     /// Build the near-duplicate index from the store.
     pub fn new(store: &'a Store) -> Result<Self, StoreError> {
         let mut near = dedupe::NearIndex::new();
-        for item in store.items() {
-            let item = item?;
-            if item.is_cluster_head() {
-                near.insert(item.fingerprint, item.id);
-            }
+        for head in store.cluster_heads() {
+            let (id, fingerprint) = head?;
+            near.insert(fingerprint, id);
         }
         Ok(Ingestor { store, near })
     }
@@ -242,7 +240,18 @@ impl<'a> Ingestor<'a> {
                 stats.exact_duplicates += 1;
                 continue;
             }
-            if let Some(head_id) = self.near.find(item.fingerprint).map(str::to_string) {
+            // Text without a letter or digit has no meaningful fingerprint.
+            let comparable = item
+                .title
+                .chars()
+                .chain(item.text.chars())
+                .any(char::is_alphanumeric);
+            let near = if comparable {
+                self.near.find(item.fingerprint).map(str::to_string)
+            } else {
+                None
+            };
+            if let Some(head_id) = near {
                 let head = match batch.remove(&head_id) {
                     Some(head) => Some(head),
                     None => self.store.item(&head_id)?,
@@ -255,7 +264,7 @@ impl<'a> Ingestor<'a> {
                     push(&mut batch, &mut order, head);
                     stats.near_duplicates += 1;
                 }
-            } else {
+            } else if comparable {
                 self.near.insert(item.fingerprint, item.id.clone());
             }
             stats.new_items += 1;
