@@ -84,6 +84,27 @@ pub enum Command {
         /// The export file (`-` for standard input).
         file: PathBuf,
     },
+    /// Feed lists in OPML, to and from feed readers.
+    Opml {
+        #[command(subcommand)]
+        action: OpmlCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpmlCommand {
+    /// Append the file's feeds to the config as `[[source]]` tables
+    /// (category outlines become tags; configured URLs are skipped).
+    Import {
+        /// The OPML file.
+        file: PathBuf,
+        /// Let the imported sources fetch loopback and private addresses
+        /// (intranet feeds; the SSRF guard refuses them otherwise).
+        #[arg(long)]
+        allow_private: bool,
+    },
+    /// Print every feed source as OPML 2.0 (tags as category outlines).
+    Export,
 }
 
 /// A failure that maps to exit status 2 (bad usage or bad config).
@@ -187,17 +208,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("imported {counts}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Opml { action } => crate::opml::run(&config, action),
     }
 }
 
 fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    crate::logging::init(default_level);
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {
