@@ -8,7 +8,7 @@ use crate::config::{Config, SourceConfig};
 use crate::fetch::HttpClient;
 use crate::model::SourceState;
 use crate::store::Store;
-use crate::{generate, pipeline};
+use crate::{generate, pipeline, systemd};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -69,6 +69,11 @@ impl Daemon {
         if !self.config.output.dir.join("index.html").exists() {
             self.generate();
         }
+        notify(systemd::notify_ready());
+        let watchdog = systemd::watchdog_interval().map(|interval| {
+            let store = Arc::clone(&self.store);
+            tokio::spawn(watchdog(store, interval))
+        });
         loop {
             let now = Utc::now();
             let due: Vec<String> = self
@@ -96,6 +101,10 @@ impl Daemon {
                 Wake::Reload => self.reload()?,
                 Wake::Due => {}
             }
+        }
+        notify(systemd::notify_stopping());
+        if let Some(watchdog) = watchdog {
+            watchdog.abort();
         }
         self.store.flush()?;
         tracing::info!("stopped; store flushed");
@@ -161,6 +170,13 @@ impl Daemon {
     /// Re-read the config file; an invalid one is reported and the old one
     /// kept. Settings that need a restart (store path) are reported.
     fn reload(&mut self) -> Result<()> {
+        notify(systemd::notify_reloading());
+        let result = self.reload_config();
+        notify(systemd::notify_ready());
+        result
+    }
+
+    fn reload_config(&mut self) -> Result<()> {
         match Config::load(&self.config_path) {
             Ok(new_config) => {
                 if new_config.store.path != self.config.store.path {
@@ -222,6 +238,32 @@ impl Daemon {
             None => {
                 self.next.remove(name);
             }
+        }
+    }
+}
+
+/// Log a failed systemd notification; the daemon runs on regardless.
+fn notify(result: Result<(), systemd::NotifyError>) {
+    if let Err(error) = result {
+        tracing::warn!(error = %error, "cannot notify systemd");
+    }
+}
+
+/// Ping the systemd watchdog at half its interval, but only while the store
+/// answers: a wedged store should get the service restarted.
+async fn watchdog(store: Arc<Store>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval / 2);
+    loop {
+        ticker.tick().await;
+        let check = Arc::clone(&store);
+        let healthy = tokio::task::spawn_blocking(move || check.check_health())
+            .await
+            .map(|result| result.is_ok())
+            .unwrap_or(false);
+        if healthy {
+            notify(systemd::notify_watchdog());
+        } else {
+            tracing::error!("store unhealthy: withholding the watchdog ping");
         }
     }
 }

@@ -34,7 +34,12 @@ struct Daemon {
 
 impl Daemon {
     fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_yaowen"))
+        Daemon::start_with(config, &[])
+    }
+
+    fn start_with(config: &Path, env: &[(&str, &str)]) -> Daemon {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_yaowen"));
+        command
             .arg("--config")
             .arg(config)
             .arg("run")
@@ -42,7 +47,12 @@ impl Daemon {
             .env("NO_COLOR", "1")
             .env_remove("YAOWEN_CONFIG")
             .env_remove("NOTIFY_SOCKET")
-            .env_remove("JOURNAL_STREAM")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("JOURNAL_STREAM");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -307,4 +317,52 @@ fn retry_after_on_429_is_honoured_while_other_sources_keep_their_schedule() {
         vec![429],
         "asked once, then waits an hour"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn systemd_hears_ready_watchdog_pings_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let server = TestServer::start();
+    server.set(
+        "/only.xml",
+        Route::ok("application/rss+xml", rss("only", 1)),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, "", &["only"]);
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("bind notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let daemon = Daemon::start_with(
+        &config,
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().expect("utf-8 path")),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 512];
+    let start = Instant::now();
+    while !messages.iter().any(|m: &String| m.contains("WATCHDOG=1")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "messages so far: {messages:?}"
+        );
+        if let Ok(n) = socket.recv(&mut buf) {
+            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    assert!(
+        messages.iter().any(|m| m.contains("READY=1")),
+        "{messages:?}"
+    );
+    let (status, _, _) = daemon.stop(Duration::from_secs(10));
+    assert!(status.success());
+    let mut stopping = false;
+    while let Ok(n) = socket.recv(&mut buf) {
+        stopping |= String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1");
+    }
+    assert!(stopping, "STOPPING=1 sent on SIGTERM");
 }

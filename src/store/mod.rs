@@ -160,6 +160,18 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the store still reads back what it wrote (for the watchdog
+    /// and `/healthz`).
+    pub fn check_health(&self) -> Result<(), StoreError> {
+        match self.meta.get(META_SCHEMA)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: "schema version missing".into(),
+            }),
+        }
+    }
+
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
