@@ -129,8 +129,11 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    // The daemon logs its work; one-shot commands print a report on stdout,
+    // so their log shows only what the report does not.
     let default_level = match cli.command {
         Command::Run { once: false, .. } => "info",
+        Command::Run { once: true, .. } | Command::Fetch { .. } => "error",
         _ => "warn",
     };
     init_logging(default_level);

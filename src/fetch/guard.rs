@@ -82,9 +82,7 @@ impl Resolve for PublicOnlyResolver {
             let host = name.as_str().to_string();
             let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
-                    format!("dns error: {e}").into()
-                })?
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.to_string().into() })?
                 .collect();
             let public: Vec<SocketAddr> = resolved
                 .iter()
