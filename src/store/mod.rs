@@ -98,6 +98,9 @@ impl Store {
                 })?;
             }
         }
+        // sled silently starts afresh on a data file it cannot read; note
+        // whether there was data, so that case is reported, not hidden.
+        let had_data = std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
         let db = sled::Config::new()
             .path(path)
             // Small cache: the daemon idles most of the time; hot data is tiny.
@@ -118,12 +121,16 @@ impl Store {
             path: path.to_path_buf(),
             db,
         };
-        store.check_schema()?;
+        store.check_schema(had_data)?;
         Ok(store)
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    fn check_schema(&self, had_data: bool) -> Result<(), StoreError> {
         match self.meta.get(META_SCHEMA)? {
+            None if had_data => Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: "the data file exists but holds no readable yaowen records".into(),
+            }),
             None => {
                 self.meta
                     .insert(META_SCHEMA, SCHEMA_VERSION.to_string().as_bytes())?;
