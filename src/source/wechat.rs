@@ -468,7 +468,7 @@ fn gather_links(
             "{}:{line}: not an http(s) URL: {text:?}",
             links_file.display()
         );
-        tracing::error!(file = %links_file.display(), line, text = %text, "links file line refused: not an http(s) URL");
+        tracing::error!("{message}; line ignored");
         harvest.skipped.push(message);
     }
     let mut from_queue = Vec::new();
@@ -526,10 +526,8 @@ async fn visit(
         }
         return Ok(Visit::Done);
     }
-    if url_identity
-        .as_ref()
-        .is_some_and(|id| collected.contains(id))
-    {
+    if let Some(identity) = url_identity.as_ref().filter(|id| collected.contains(*id)) {
+        alias_collected(harvest, identity, &candidate.clean);
         return Ok(Visit::Done);
     }
     if let Some(state) = store.link_state(&key)? {
@@ -561,7 +559,11 @@ async fn visit(
             let identity = entry.identity.clone().unwrap_or_default();
             store.remove_link_state(&key)?;
             store.remove_link_state(&host)?;
+            if let Origin::Queue { .. } = candidate.origin {
+                store.dequeue_link(&candidate.given)?;
+            }
             if !collected.insert(identity.clone()) {
+                alias_collected(harvest, &identity, &candidate.clean);
                 return Ok(Visit::Done);
             }
             if let Some(id) = stored_id_of_identity(store, &identity)? {
@@ -605,6 +607,19 @@ async fn visit(
                 describe(candidate)
             ));
             Ok(Visit::Done)
+        }
+    }
+}
+
+/// An article reached by a second link this cycle: one item, both links.
+fn alias_collected(harvest: &mut Harvest, identity: &str, link: &str) {
+    let earlier = harvest
+        .entries
+        .iter_mut()
+        .find(|earlier| earlier.identity.as_deref() == Some(identity));
+    if let Some(earlier) = earlier {
+        if earlier.link.as_deref() != Some(link) && !earlier.aliases.iter().any(|a| a == link) {
+            earlier.aliases.push(link.to_string());
         }
     }
 }
