@@ -89,6 +89,15 @@ pub enum Command {
         #[command(subcommand)]
         action: OpmlCommand,
     },
+    /// Submit an article link (e.g. WeChat) for the next fetch: appended to
+    /// a wechat source's links file.
+    Add {
+        /// The article URL.
+        url: String,
+        /// The wechat source to add it to (default: the first one).
+        #[arg(long = "source", value_name = "NAME")]
+        source: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,7 +221,55 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Opml { action } => crate::opml::run(&config, action),
+        // TODO(server): while the daemon runs, go through its API instead.
+        Command::Add { url, source } => add_link(&config, &url, source.as_deref()),
     }
+}
+
+/// Append `url` to the links file of the named (or first) wechat source.
+fn add_link(config: &Config, url: &str, name: Option<&str>) -> Result<ExitCode> {
+    use crate::config::SourceKind;
+    use crate::source::wechat::{self, Appended, WechatError};
+    let is_wechat = |source: &&SourceConfig| matches!(source.kind, SourceKind::Wechat { .. });
+    let source =
+        match name {
+            Some(name) => config.source(name).ok_or_else(|| {
+                UsageError(format!(
+                    "no source named {name:?} in {}",
+                    config.file.display()
+                ))
+            })?,
+            None => config.sources.iter().find(is_wechat).ok_or_else(|| {
+                UsageError(format!("no wechat source in {}", config.file.display()))
+            })?,
+        };
+    let SourceKind::Wechat { links_file } = &source.kind else {
+        return Err(UsageError(format!(
+            "source {:?} is a {} source; links are added to wechat sources",
+            source.name,
+            source.kind.label()
+        ))
+        .into());
+    };
+    match wechat::append_link(links_file, url) {
+        Ok(Appended::Added { line }) => {
+            println!(
+                "added to {}:{line} (source {})",
+                links_file.display(),
+                source.name
+            );
+        }
+        Ok(Appended::AlreadyThere { line }) => {
+            println!(
+                "already in {}:{line} (source {})",
+                links_file.display(),
+                source.name
+            );
+        }
+        Err(error @ WechatError::NotAUrl(_)) => return Err(UsageError(error.to_string()).into()),
+        Err(error) => return Err(error.into()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging(default_level: &str) {

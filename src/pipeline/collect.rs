@@ -1,14 +1,26 @@
 //! Collecting raw entries from one source, by kind: the only place that
 //! knows which fetch and which parser each source kind uses.
 
-use super::SourceError;
-use crate::config::{SourceConfig, SourceKind};
+use super::{follow, SourceError};
+use crate::config::{SourceConfig, SourceKind, WechatConfig};
 use crate::fetch::{CacheHints, Fetched, HttpClient, Validators};
 use crate::model::{RawEntry, SourceState};
-use crate::source::feed;
+use crate::source::{feed, wechat};
+use crate::store::Store;
 use crate::text::decode;
 use chrono::Utc;
+use std::path::Path;
 use std::time::Duration;
+
+/// What collecting needs besides the source.
+pub struct CollectContext<'a> {
+    pub client: &'a HttpClient,
+    pub store: &'a Store,
+    pub wechat: &'a WechatConfig,
+    /// The wechat source that reads links queued by `follow` (the first
+    /// enabled one in the config), if any.
+    pub queue_reader: Option<&'a str>,
+}
 
 /// What a source yielded this cycle.
 #[derive(Debug, Default)]
@@ -32,16 +44,57 @@ pub enum Collection {
     Collected(Collected),
 }
 
-/// Fetch and parse one source.
+/// Fetch and parse one source. Links to hosts the source follows are
+/// queued here.
 pub async fn collect(
-    client: &HttpClient,
+    ctx: &CollectContext<'_>,
     source: &SourceConfig,
     state: &SourceState,
 ) -> Result<Collection, SourceError> {
-    match &source.kind {
-        SourceKind::Feed { url } => collect_feed(client, source, state, url.as_str()).await,
-        other => Err(SourceError::Unsupported(other.label())),
+    let collection = match &source.kind {
+        SourceKind::Feed { url } => collect_feed(ctx.client, source, state, url.as_str()).await?,
+        SourceKind::Wechat { links_file } => {
+            Collection::Collected(collect_wechat(ctx, source, links_file).await?)
+        }
+        other => return Err(SourceError::Unsupported(other.label())),
+    };
+    if let Collection::Collected(collected) = &collection {
+        if !source.follow.is_empty() {
+            let queued = follow::queue_followed(
+                ctx.store,
+                &source.name,
+                &collected.entries,
+                &source.follow,
+            )?;
+            if queued > 0 {
+                tracing::info!(source = %source.name, queued, "followed links queued");
+            }
+        }
     }
+    Ok(collection)
+}
+
+async fn collect_wechat(
+    ctx: &CollectContext<'_>,
+    source: &SourceConfig,
+    links_file: &Path,
+) -> Result<Collected, SourceError> {
+    let wechat_ctx = wechat::WechatContext {
+        client: ctx.client,
+        store: ctx.store,
+        settings: ctx.wechat,
+        read_queue: ctx.queue_reader == Some(source.name.as_str()),
+        allow_private: source.allow_private,
+    };
+    let harvest = wechat::collect(&wechat_ctx, links_file).await?;
+    Ok(Collected {
+        entries: harvest.entries,
+        skipped: harvest.skipped,
+        // Each link is its own request; there is no source-wide validator,
+        // and the schedule (not the server) says when to look again.
+        validators: Validators::default(),
+        refresh_after: None,
+    })
 }
 
 async fn collect_feed(

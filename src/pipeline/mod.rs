@@ -4,12 +4,13 @@
 //! recorded in its `SourceState` and reported.
 
 mod collect;
+pub mod follow;
 pub mod ingest;
 
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, SourceKind, WechatConfig};
 use crate::fetch::{FetchError, HttpClient, Validators};
 use crate::model::SourceState;
-use crate::source::feed;
+use crate::source::{feed, wechat};
 use crate::store::{Store, StoreError};
 use chrono::Utc;
 use collect::{Collected, Collection};
@@ -26,6 +27,8 @@ pub enum SourceError {
     Fetch(#[from] FetchError),
     #[error("cannot parse the feed: {0}")]
     Parse(#[from] feed::FeedError),
+    #[error(transparent)]
+    Wechat(#[from] wechat::WechatError),
     #[error("source kind `{0}` is not supported by this build yet")]
     Unsupported(&'static str),
     #[error("processing crashed (a bug): {0}")]
@@ -39,6 +42,7 @@ impl SourceError {
         match self {
             SourceError::Fetch(error) => error.category(),
             SourceError::Parse(_) => "parse",
+            SourceError::Wechat(error) => error.category(),
             SourceError::Unsupported(_) => "unsupported",
             SourceError::Crashed(_) => "bug",
             SourceError::Store(_) => "store",
@@ -97,6 +101,7 @@ pub async fn run_cycle(
     progress: Progress<'_>,
 ) -> Result<CycleReport, StoreError> {
     let limit = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
+    let queue_reader = queue_reader(config);
     let mut tasks = tokio::task::JoinSet::new();
     for (index, source) in sources.iter().enumerate() {
         let source = (*source).clone();
@@ -104,11 +109,19 @@ pub async fn run_cycle(
         let client = client.clone();
         let limit = Arc::clone(&limit);
         let summary_chars = config.digest.summary_chars;
+        let wechat = config.wechat.clone();
+        let queue_reader = queue_reader.clone();
         let span = tracing::info_span!("source", source = %source.name, kind = source.kind.label());
         tasks.spawn(
             async move {
                 let _permit = limit.acquire_owned().await;
-                let result = fetch_and_prepare(&store, &client, &source, summary_chars).await;
+                let setup = Setup {
+                    client: &client,
+                    wechat: &wechat,
+                    queue_reader: queue_reader.as_deref(),
+                    summary_chars,
+                };
+                let result = fetch_and_prepare(&store, &setup, &source).await;
                 (index, source.name, result)
             }
             .instrument(span),
@@ -228,6 +241,24 @@ pub fn next_due(
     chrono::Duration::from_std(wait).ok().map(|wait| now + wait)
 }
 
+/// The wechat source that reads links queued by `follow`: the first
+/// enabled one in the config, so a queued link is fetched by one source.
+fn queue_reader(config: &Config) -> Option<String> {
+    config
+        .sources
+        .iter()
+        .find(|source| source.enabled && matches!(source.kind, SourceKind::Wechat { .. }))
+        .map(|source| source.name.clone())
+}
+
+/// What a source task needs from the cycle.
+struct Setup<'a> {
+    client: &'a HttpClient,
+    wechat: &'a WechatConfig,
+    queue_reader: Option<&'a str>,
+    summary_chars: usize,
+}
+
 enum Prepared {
     NotModified {
         refresh_after: Option<Duration>,
@@ -242,17 +273,23 @@ enum Prepared {
 
 async fn fetch_and_prepare(
     store: &Arc<Store>,
-    client: &HttpClient,
+    setup: &Setup<'_>,
     source: &SourceConfig,
-    summary_chars: usize,
 ) -> Result<Prepared, SourceError> {
     let state: SourceState = store.source_state(&source.name)?;
+    let ctx = collect::CollectContext {
+        client: setup.client,
+        store,
+        wechat: setup.wechat,
+        queue_reader: setup.queue_reader,
+    };
+    let summary_chars = setup.summary_chars;
     let Collected {
         entries,
         skipped,
         validators,
         refresh_after,
-    } = match collect::collect(client, source, &state).await? {
+    } = match collect::collect(&ctx, source, &state).await? {
         Collection::Collected(collected) => collected,
         Collection::NotModified { refresh_after } => {
             return Ok(Prepared::NotModified { refresh_after })

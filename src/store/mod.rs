@@ -61,6 +61,28 @@ pub struct Tombstone {
     pub at: DateTime<Utc>,
 }
 
+/// A link found in another source's items, queued for fetching.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueuedLink {
+    pub url: String,
+    /// The source whose item linked to it.
+    pub from_source: String,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// Why a link is not fetched again yet: a verification page or a failed
+/// fetch, with when to try next. Operational state only (not exported).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkState {
+    /// Consecutive failed attempts (drives the back-off).
+    pub attempts: u32,
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// Not before this time.
+    pub next_try: Option<DateTime<Utc>>,
+    /// What happened last (`verify`, `error: …`).
+    pub last_outcome: String,
+}
+
 /// The yaowen store.
 pub struct Store {
     path: PathBuf,
@@ -79,6 +101,12 @@ pub struct Store {
     /// id of each story's first item → its fingerprint (8 bytes, big-endian),
     /// so the near-duplicate index is rebuilt without decoding items.
     heads: sled::Tree,
+    /// link → QueuedLink: article links harvested from other sources,
+    /// waiting for the source kind that reads them (WeChat).
+    link_queue: sled::Tree,
+    /// link (or `host:{host}`) → LinkState: retry bookkeeping for links
+    /// fetched one by one, so a cycle does not refetch or hammer them.
+    link_states: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -118,6 +146,8 @@ impl Store {
             by_date: open_tree("by_date")?,
             tombstones: open_tree("tombstones")?,
             heads: open_tree("heads")?,
+            link_queue: open_tree("link_queue")?,
+            link_states: open_tree("link_states")?,
             path: path.to_path_buf(),
             db,
         };
@@ -321,6 +351,59 @@ impl Store {
     pub fn put_tombstone(&self, key: &str, tombstone: &Tombstone) -> Result<(), StoreError> {
         self.tombstones
             .insert(key.as_bytes(), encode("tombstone", tombstone)?)?;
+        Ok(())
+    }
+
+    // ---- link queue and per-link state ------------------------------------
+
+    /// Queue `url` (found in an item of `from_source`). Returns false when
+    /// it was queued already (the first queueing is kept).
+    pub fn queue_link(&self, url: &str, from_source: &str) -> Result<bool, StoreError> {
+        if self.link_queue.contains_key(url.as_bytes())? {
+            return Ok(false);
+        }
+        let record = QueuedLink {
+            url: url.to_string(),
+            from_source: from_source.to_string(),
+            queued_at: Utc::now(),
+        };
+        self.link_queue
+            .insert(url.as_bytes(), encode("queued link", &record)?)?;
+        Ok(true)
+    }
+
+    /// Every queued link, oldest first.
+    pub fn queued_links(&self) -> Result<Vec<QueuedLink>, StoreError> {
+        let mut links = self
+            .link_queue
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode::<QueuedLink>("queued link", &key, &value)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        links.sort_by_key(|link| link.queued_at);
+        Ok(links)
+    }
+
+    /// Take `url` off the queue (it was stored or is gone).
+    pub fn dequeue_link(&self, url: &str) -> Result<(), StoreError> {
+        self.link_queue.remove(url.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn link_state(&self, key: &str) -> Result<Option<LinkState>, StoreError> {
+        get_json(&self.link_states, "link state", key)
+    }
+
+    pub fn put_link_state(&self, key: &str, state: &LinkState) -> Result<(), StoreError> {
+        self.link_states
+            .insert(key.as_bytes(), encode("link state", state)?)?;
+        Ok(())
+    }
+
+    pub fn remove_link_state(&self, key: &str) -> Result<(), StoreError> {
+        self.link_states.remove(key.as_bytes())?;
         Ok(())
     }
 
