@@ -5,7 +5,7 @@ use super::SourceError;
 use crate::config::{SourceConfig, SourceKind};
 use crate::fetch::{Fetched, HttpClient, Validators};
 use crate::model::{RawEntry, SourceState};
-use crate::source::feed;
+use crate::source::{feed, page};
 use crate::text::decode;
 
 /// What a source yielded this cycle.
@@ -26,7 +26,42 @@ pub async fn collect(
 ) -> Result<Option<Collected>, SourceError> {
     match &source.kind {
         SourceKind::Feed { url } => collect_feed(client, source, state, url.as_str()).await,
+        SourceKind::Page { url, .. } => collect_page(client, source, state, url.as_str()).await,
         other => Err(SourceError::Unsupported(other.label())),
+    }
+}
+
+/// A body fetched with the source's validators; `None` on 304.
+struct Body {
+    final_url: url::Url,
+    content_type: Option<String>,
+    validators: Validators,
+    bytes: Vec<u8>,
+}
+
+async fn conditional_get(
+    client: &HttpClient,
+    state: &SourceState,
+    url: &str,
+) -> Result<Option<Body>, SourceError> {
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
+    match client.get(url, &validators).await? {
+        Fetched::NotModified { .. } => Ok(None),
+        Fetched::Body {
+            final_url,
+            content_type,
+            validators,
+            bytes,
+            ..
+        } => Ok(Some(Body {
+            final_url,
+            content_type,
+            validators,
+            bytes,
+        })),
     }
 }
 
@@ -36,19 +71,14 @@ async fn collect_feed(
     state: &SourceState,
     url: &str,
 ) -> Result<Option<Collected>, SourceError> {
-    let validators = Validators {
-        etag: state.etag.clone(),
-        last_modified: state.last_modified.clone(),
-    };
-    let (final_url, content_type, validators, bytes) = match client.get(url, &validators).await? {
-        Fetched::NotModified { .. } => return Ok(None),
-        Fetched::Body {
-            final_url,
-            content_type,
-            validators,
-            bytes,
-            ..
-        } => (final_url, content_type, validators, bytes),
+    let Some(Body {
+        final_url,
+        content_type,
+        validators,
+        bytes,
+    }) = conditional_get(client, state, url).await?
+    else {
+        return Ok(None);
     };
     let timezone = source.timezone;
     // Decoding and parsing are CPU work: keep them off the I/O threads.
@@ -59,6 +89,57 @@ async fn collect_feed(
             timezone,
         };
         feed::parse(&text, &ctx)
+    })
+    .await
+    .map_err(|e| SourceError::Crashed(e.to_string()))??;
+    Ok(Some(Collected {
+        entries: parsed.entries,
+        skipped: parsed.skipped,
+        validators,
+    }))
+}
+
+async fn collect_page(
+    client: &HttpClient,
+    source: &SourceConfig,
+    state: &SourceState,
+    url: &str,
+) -> Result<Option<Collected>, SourceError> {
+    let Some(Body {
+        final_url,
+        content_type,
+        validators,
+        bytes,
+    }) = conditional_get(client, state, url).await?
+    else {
+        return Ok(None);
+    };
+    let source = source.clone();
+    // Decoding and selecting are CPU work: keep them off the I/O threads.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let SourceKind::Page {
+            item,
+            link,
+            title,
+            date,
+            summary,
+            date_format,
+            ..
+        } = &source.kind
+        else {
+            return Err(SourceError::Crashed("page source changed kind".into()));
+        };
+        let spec = page::PageSpec {
+            item,
+            link,
+            title: title.as_ref(),
+            date: date.as_ref(),
+            summary: summary.as_ref(),
+            date_format: date_format.as_deref(),
+            timezone: source.timezone,
+        };
+        let text = decode::decode(&bytes, content_type.as_deref()).text;
+        Ok(page::parse(&text, &final_url, &spec)?)
     })
     .await
     .map_err(|e| SourceError::Crashed(e.to_string()))??;

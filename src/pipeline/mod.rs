@@ -25,6 +25,8 @@ pub enum SourceError {
     Fetch(#[from] FetchError),
     #[error("cannot parse the feed: {0}")]
     Parse(#[from] feed::FeedError),
+    #[error(transparent)]
+    Layout(#[from] crate::source::page::PageError),
     #[error("source kind `{0}` is not supported by this build yet")]
     Unsupported(&'static str),
     #[error("processing crashed (a bug): {0}")]
@@ -38,6 +40,7 @@ impl SourceError {
         match self {
             SourceError::Fetch(error) => error.category(),
             SourceError::Parse(_) => "parse",
+            SourceError::Layout(_) => "layout",
             SourceError::Unsupported(_) => "unsupported",
             SourceError::Crashed(_) => "bug",
             SourceError::Store(_) => "store",
