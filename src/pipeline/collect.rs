@@ -5,7 +5,7 @@ use super::SourceError;
 use crate::config::{SourceConfig, SourceKind};
 use crate::fetch::{Fetched, HttpClient, Validators};
 use crate::model::{RawEntry, SourceState};
-use crate::source::{feed, page};
+use crate::source::{feed, markdown, page};
 use crate::text::decode;
 
 /// What a source yielded this cycle.
@@ -27,6 +27,7 @@ pub async fn collect(
     match &source.kind {
         SourceKind::Feed { url } => collect_feed(client, source, state, url.as_str()).await,
         SourceKind::Page { url, .. } => collect_page(client, source, state, url.as_str()).await,
+        SourceKind::Markdown { .. } => collect_markdown(source).await.map(Some),
         other => Err(SourceError::Unsupported(other.label())),
     }
 }
@@ -148,4 +149,35 @@ async fn collect_page(
         skipped: parsed.skipped,
         validators,
     }))
+}
+
+/// A Markdown site is read from disk each cycle; there is nothing to ask
+/// conditionally, and unchanged posts are dropped cheaply by content hash
+/// at ingest.
+async fn collect_markdown(source: &SourceConfig) -> Result<Collected, SourceError> {
+    let source = source.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let SourceKind::Markdown {
+            path,
+            base_url,
+            permalink,
+        } = &source.kind
+        else {
+            return Err(SourceError::Crashed("markdown source changed kind".into()));
+        };
+        let site = markdown::MarkdownSite {
+            root: path,
+            base_url,
+            permalink: permalink.as_deref(),
+            timezone: source.timezone,
+        };
+        Ok(markdown::read_site(&site)?)
+    })
+    .await
+    .map_err(|e| SourceError::Crashed(e.to_string()))??;
+    Ok(Collected {
+        entries: parsed.entries,
+        skipped: parsed.skipped,
+        validators: Validators::default(),
+    })
 }

@@ -27,6 +27,8 @@ pub enum SourceError {
     Parse(#[from] feed::FeedError),
     #[error(transparent)]
     Layout(#[from] crate::source::page::PageError),
+    #[error(transparent)]
+    Markdown(#[from] crate::source::markdown::MarkdownError),
     #[error("source kind `{0}` is not supported by this build yet")]
     Unsupported(&'static str),
     #[error("processing crashed (a bug): {0}")]
@@ -41,6 +43,7 @@ impl SourceError {
             SourceError::Fetch(error) => error.category(),
             SourceError::Parse(_) => "parse",
             SourceError::Layout(_) => "layout",
+            SourceError::Markdown(_) => "files",
             SourceError::Unsupported(_) => "unsupported",
             SourceError::Crashed(_) => "bug",
             SourceError::Store(_) => "store",
