@@ -1,7 +1,7 @@
 //! Collecting raw entries from one source, by kind: the only place that
 //! knows which fetch and which parser each source kind uses.
 
-use super::SourceError;
+use super::{full_text, SourceError};
 use crate::config::{SourceConfig, SourceKind};
 use crate::fetch::{Fetched, HttpClient, Validators};
 use crate::model::{RawEntry, SourceState};
@@ -18,14 +18,25 @@ pub struct Collected {
     pub validators: Validators,
 }
 
+/// Whether an item with this link is stored already; its page is then not
+/// fetched again for full text.
+pub type Known<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
+
 /// Fetch and parse one source. `Ok(None)` when nothing changed (304).
 pub async fn collect(
     client: &HttpClient,
     source: &SourceConfig,
     state: &SourceState,
+    known: Known<'_>,
 ) -> Result<Option<Collected>, SourceError> {
     match &source.kind {
-        SourceKind::Feed { url } => collect_feed(client, source, state, url.as_str()).await,
+        SourceKind::Feed { url } => {
+            let mut collected = collect_feed(client, source, state, url.as_str()).await?;
+            if let Some(collected) = collected.as_mut().filter(|_| source.full_text) {
+                full_text::fill(client, source.timezone, &mut collected.entries, known).await;
+            }
+            Ok(collected)
+        }
         SourceKind::Page { url, .. } => collect_page(client, source, state, url.as_str()).await,
         SourceKind::Markdown { .. } => collect_markdown(source).await.map(Some),
         other => Err(SourceError::Unsupported(other.label())),

@@ -4,6 +4,7 @@
 //! recorded in its `SourceState` and reported.
 
 mod collect;
+mod full_text;
 pub mod ingest;
 
 use crate::config::{Config, SourceConfig};
@@ -189,6 +190,16 @@ pub async fn run_cycle(
     })
 }
 
+/// Whether a link is stored already (as an item URL or an alias). A store
+/// error counts as "not known": the page is then fetched once more.
+fn known_url(store: &Arc<Store>) -> impl Fn(&str) -> bool + Send + Sync {
+    let store = Arc::clone(store);
+    move |url: &str| {
+        crate::process::canonical::canonical_url(url)
+            .is_some_and(|url| matches!(store.item_id_by_url(&url), Ok(Some(_))))
+    }
+}
+
 enum Prepared {
     NotModified,
     Items {
@@ -209,7 +220,7 @@ async fn fetch_and_prepare(
         entries,
         skipped,
         validators,
-    } = match collect::collect(client, source, &state).await? {
+    } = match collect::collect(client, source, &state, &known_url(store)).await? {
         Some(collected) => collected,
         None => return Ok(Prepared::NotModified),
     };
