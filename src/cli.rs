@@ -84,6 +84,27 @@ pub enum Command {
         /// The export file (`-` for standard input).
         file: PathBuf,
     },
+    /// Feed lists in OPML, to and from feed readers.
+    Opml {
+        #[command(subcommand)]
+        action: OpmlCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpmlCommand {
+    /// Append the file's feeds to the config as `[[source]]` tables
+    /// (category outlines become tags; configured URLs are skipped).
+    Import {
+        /// The OPML file.
+        file: PathBuf,
+        /// Let the imported sources fetch loopback and private addresses
+        /// (intranet feeds; the SSRF guard refuses them otherwise).
+        #[arg(long)]
+        allow_private: bool,
+    },
+    /// Print every feed source as OPML 2.0 (tags as category outlines).
+    Export,
 }
 
 /// A failure that maps to exit status 2 (bad usage or bad config).
@@ -187,16 +208,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("imported {counts}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Opml { action } => crate::opml::run(&config, action),
     }
 }
 
 fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::logging::init(default_level);
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {
@@ -215,6 +232,8 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         max_redirects: config.fetch.max_redirects,
         retries: config.fetch.retries,
         user_agent: config.fetch.user_agent.clone(),
+        per_host: config.fetch.per_host,
+        min_host_interval: Duration::from_millis(config.fetch.min_host_interval_ms),
     })?)
 }
 
@@ -308,27 +327,22 @@ fn print_sources(config: &Config, store: &Store) -> Result<()> {
         .unwrap_or_else(|| "-".into())
     };
     println!(
-        "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
-        "NAME", "KIND", "SCHEDULE", "LAST OK", "FAILS", "ITEMS"
+        "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
+        "NAME", "KIND", "SCHEDULE", "LAST OK", "NEXT DUE", "FAILS", "ITEMS"
     );
     for source in &config.sources {
         let state = store.source_state(&source.name)?;
-        let schedule = source
-            .cron
-            .as_ref()
-            .unwrap_or(&config.schedule.cron)
-            .as_str()
-            .to_string();
         let error = match (&state.last_error_kind, &state.last_error) {
             (Some(kind), Some(message)) => format!("[{kind}] {message}"),
             _ => String::new(),
         };
         println!(
-            "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  {}",
+            "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  {}",
             source.name,
             source.kind.label(),
-            schedule,
+            config.schedule_for(source).as_str(),
             fmt_time(state.last_ok),
+            fmt_time(state.next_due),
             state.failures,
             state.items_stored,
             error

@@ -62,7 +62,9 @@ impl FetchError {
         redirects: usize,
     ) -> Self {
         let chain = error_chain(error);
-        if error.is_timeout() {
+        if chain.contains(super::guard::BLOCKED) {
+            FetchError::Blocked(chain)
+        } else if error.is_timeout() {
             FetchError::Timeout(timeout)
         } else if error.is_redirect() {
             FetchError::Redirects(redirects)
@@ -70,8 +72,6 @@ impl FetchError {
             FetchError::Dns(chain)
         } else if error.is_connect() {
             FetchError::Connect(chain)
-        } else if chain.contains("blocked address") {
-            FetchError::Blocked(chain)
         } else if error.is_body() || error.is_decode() || error.is_request() {
             FetchError::Body(chain)
         } else {

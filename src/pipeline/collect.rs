@@ -3,10 +3,12 @@
 
 use super::{full_text, SourceError};
 use crate::config::{SourceConfig, SourceKind};
-use crate::fetch::{Fetched, HttpClient, Validators};
+use crate::fetch::{CacheHints, Fetched, HttpClient, Validators};
 use crate::model::{RawEntry, SourceState};
 use crate::source::{feed, markdown, page};
 use crate::text::decode;
+use chrono::Utc;
+use std::time::Duration;
 
 /// What a source yielded this cycle.
 #[derive(Debug, Default)]
@@ -16,64 +18,44 @@ pub struct Collected {
     pub skipped: Vec<String>,
     /// Validators to remember for the next conditional GET.
     pub validators: Validators,
+    /// How long the source asked us to wait before asking again.
+    pub refresh_after: Option<Duration>,
+}
+
+/// The result of collecting one source.
+#[derive(Debug)]
+pub enum Collection {
+    /// Nothing changed since the last fetch (304).
+    NotModified {
+        refresh_after: Option<Duration>,
+    },
+    Collected(Collected),
 }
 
 /// Whether an item with this link is stored already; its page is then not
 /// fetched again for full text.
 pub type Known<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
 
-/// Fetch and parse one source. `Ok(None)` when nothing changed (304).
+/// Fetch and parse one source.
 pub async fn collect(
     client: &HttpClient,
     source: &SourceConfig,
     state: &SourceState,
     known: Known<'_>,
-) -> Result<Option<Collected>, SourceError> {
+) -> Result<Collection, SourceError> {
     match &source.kind {
         SourceKind::Feed { url } => {
-            let mut collected = collect_feed(client, source, state, url.as_str()).await?;
-            if let Some(collected) = collected.as_mut().filter(|_| source.full_text) {
-                full_text::fill(client, source.timezone, &mut collected.entries, known).await;
+            let mut collection = collect_feed(client, source, state, url.as_str()).await?;
+            if let Collection::Collected(collected) = &mut collection {
+                if source.full_text {
+                    full_text::fill(client, source, &mut collected.entries, known).await;
+                }
             }
-            Ok(collected)
+            Ok(collection)
         }
         SourceKind::Page { url, .. } => collect_page(client, source, state, url.as_str()).await,
-        SourceKind::Markdown { .. } => collect_markdown(source).await.map(Some),
+        SourceKind::Markdown { .. } => collect_markdown(source).await.map(Collection::Collected),
         other => Err(SourceError::Unsupported(other.label())),
-    }
-}
-
-/// A body fetched with the source's validators; `None` on 304.
-struct Body {
-    final_url: url::Url,
-    content_type: Option<String>,
-    validators: Validators,
-    bytes: Vec<u8>,
-}
-
-async fn conditional_get(
-    client: &HttpClient,
-    state: &SourceState,
-    url: &str,
-) -> Result<Option<Body>, SourceError> {
-    let validators = Validators {
-        etag: state.etag.clone(),
-        last_modified: state.last_modified.clone(),
-    };
-    match client.get(url, &validators).await? {
-        Fetched::NotModified { .. } => Ok(None),
-        Fetched::Body {
-            final_url,
-            content_type,
-            validators,
-            bytes,
-            ..
-        } => Ok(Some(Body {
-            final_url,
-            content_type,
-            validators,
-            bytes,
-        })),
     }
 }
 
@@ -82,16 +64,27 @@ async fn collect_feed(
     source: &SourceConfig,
     state: &SourceState,
     url: &str,
-) -> Result<Option<Collected>, SourceError> {
-    let Some(Body {
-        final_url,
-        content_type,
-        validators,
-        bytes,
-    }) = conditional_get(client, state, url).await?
-    else {
-        return Ok(None);
+) -> Result<Collection, SourceError> {
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
     };
+    let (final_url, content_type, validators, hints, bytes) =
+        match client.get(url, &validators, source.allow_private).await? {
+            Fetched::NotModified { hints } => {
+                return Ok(Collection::NotModified {
+                    refresh_after: asked_interval(&hints, None),
+                })
+            }
+            Fetched::Body {
+                final_url,
+                content_type,
+                validators,
+                hints,
+                bytes,
+                ..
+            } => (final_url, content_type, validators, hints, bytes),
+        };
     let timezone = source.timezone;
     // Decoding and parsing are CPU work: keep them off the I/O threads.
     let parsed = tokio::task::spawn_blocking(move || {
@@ -104,10 +97,14 @@ async fn collect_feed(
     })
     .await
     .map_err(|e| SourceError::Crashed(e.to_string()))??;
-    Ok(Some(Collected {
+    let ttl = parsed
+        .ttl_minutes
+        .map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
+    Ok(Collection::Collected(Collected {
         entries: parsed.entries,
         skipped: parsed.skipped,
         validators,
+        refresh_after: asked_interval(&hints, ttl),
     }))
 }
 
@@ -116,16 +113,27 @@ async fn collect_page(
     source: &SourceConfig,
     state: &SourceState,
     url: &str,
-) -> Result<Option<Collected>, SourceError> {
-    let Some(Body {
-        final_url,
-        content_type,
-        validators,
-        bytes,
-    }) = conditional_get(client, state, url).await?
-    else {
-        return Ok(None);
+) -> Result<Collection, SourceError> {
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
     };
+    let (final_url, content_type, validators, hints, bytes) =
+        match client.get(url, &validators, source.allow_private).await? {
+            Fetched::NotModified { hints } => {
+                return Ok(Collection::NotModified {
+                    refresh_after: asked_interval(&hints, None),
+                })
+            }
+            Fetched::Body {
+                final_url,
+                content_type,
+                validators,
+                hints,
+                bytes,
+                ..
+            } => (final_url, content_type, validators, hints, bytes),
+        };
     let source = source.clone();
     // Decoding and selecting are CPU work: keep them off the I/O threads.
     let parsed = tokio::task::spawn_blocking(move || {
@@ -155,10 +163,11 @@ async fn collect_page(
     })
     .await
     .map_err(|e| SourceError::Crashed(e.to_string()))??;
-    Ok(Some(Collected {
+    Ok(Collection::Collected(Collected {
         entries: parsed.entries,
         skipped: parsed.skipped,
         validators,
+        refresh_after: asked_interval(&hints, None),
     }))
 }
 
@@ -190,5 +199,17 @@ async fn collect_markdown(source: &SourceConfig) -> Result<Collected, SourceErro
         entries: parsed.entries,
         skipped: parsed.skipped,
         validators: Validators::default(),
+        refresh_after: None,
     })
+}
+
+/// The longest wait the server asked for: `Cache-Control: max-age`,
+/// `Expires`, or RSS `<ttl>`.
+fn asked_interval(hints: &CacheHints, ttl: Option<Duration>) -> Option<Duration> {
+    let expires = hints.expires.and_then(|at| (at - Utc::now()).to_std().ok());
+    let max_age = hints.max_age.or(expires);
+    [max_age, ttl, hints.retry_after]
+        .into_iter()
+        .flatten()
+        .max()
 }

@@ -4,6 +4,7 @@
 //! are fetched one at a time per source, never for items already stored,
 //! and a page that cannot be fetched or read leaves the teaser in place.
 
+use crate::config::SourceConfig;
 use crate::fetch::{FetchError, Fetched, HttpClient, Validators};
 use crate::model::RawEntry;
 use crate::process::dates;
@@ -19,7 +20,7 @@ const CUT_TEASER_CHARS: usize = 1000;
 /// Replace teasers by the articles their links lead to.
 pub async fn fill(
     client: &HttpClient,
-    timezone: Tz,
+    source: &SourceConfig,
     entries: &mut [RawEntry],
     known: super::collect::Known<'_>,
 ) {
@@ -33,8 +34,8 @@ pub async fn fill(
         if known(&link) {
             continue;
         }
-        match fetch_article(client, &link).await {
-            Ok(Some(article)) => apply(entry, article, timezone),
+        match fetch_article(client, &link, source.allow_private).await {
+            Ok(Some(article)) => apply(entry, article, source.timezone),
             Ok(None) => tracing::info!(url = %link, "no article found on the page; teaser kept"),
             Err(error) => {
                 tracing::warn!(url = %link, error = %error, "cannot fetch the full text; teaser kept");
@@ -73,13 +74,19 @@ fn looks_cut(text: &str) -> bool {
     .any(|end| lower.ends_with(end))
 }
 
-async fn fetch_article(client: &HttpClient, link: &str) -> Result<Option<Extracted>, FetchError> {
+async fn fetch_article(
+    client: &HttpClient,
+    link: &str,
+    allow_private: bool,
+) -> Result<Option<Extracted>, FetchError> {
     let Fetched::Body {
         final_url,
         content_type,
         bytes,
         ..
-    } = client.get(link, &Validators::default()).await?
+    } = client
+        .get(link, &Validators::default(), allow_private)
+        .await?
     else {
         return Ok(None);
     };

@@ -13,9 +13,10 @@ use crate::model::SourceState;
 use crate::source::feed;
 use crate::store::{Store, StoreError};
 use chrono::Utc;
-use collect::Collected;
+use collect::{Collected, Collection};
 use ingest::{Candidate, IngestContext, IngestStats, Ingestor};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
@@ -120,6 +121,10 @@ pub async fn run_cycle(
             .instrument(span),
         );
     }
+    let bounds = RefreshBounds {
+        min: Duration::from_secs(config.fetch.min_refresh_secs),
+        max: Duration::from_secs(config.fetch.max_refresh_secs),
+    };
     let mut ingestor = Ingestor::new(store)?;
     let mut outcomes: Vec<Option<SourceOutcome>> = (0..sources.len()).map(|_| None).collect();
     let total = sources.len();
@@ -136,14 +141,20 @@ pub async fn run_cycle(
         let mut state = store.source_state(&name)?;
         state.last_attempt = Some(Utc::now());
         state.fetches += 1;
+        let mut asked = None;
         let result = match prepared {
-            Ok(Prepared::NotModified) => Ok(None),
+            Ok(Prepared::NotModified { refresh_after }) => {
+                asked = refresh_after;
+                Ok(None)
+            }
             Ok(Prepared::Items {
                 candidates,
                 mut stats,
                 validators,
+                refresh_after,
             }) => match ingestor.commit(candidates, &mut stats) {
                 Ok(_) => {
+                    asked = refresh_after;
                     state.etag = validators.etag;
                     state.last_modified = validators.last_modified;
                     state.items_stored += stats.new_items as u64;
@@ -177,6 +188,7 @@ pub async fn run_cycle(
                 tracing::warn!(source = %name, category = error.category(), error = %error, "source failed");
             }
         }
+        state.next_due = next_due(&state, &result, asked, &bounds);
         store.put_source_state(&name, &state)?;
         done += 1;
         progress(done, total);
@@ -190,6 +202,39 @@ pub async fn run_cycle(
     })
 }
 
+/// The configured bounds on how long a source may ask us to wait.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshBounds {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// When a source may be fetched again. A success honours what the server
+/// asked for (within bounds); a failure honours `Retry-After` and otherwise
+/// backs off exponentially from the second failure in a row, so one blip
+/// costs nothing and a dead site is asked at most once per `max`.
+pub fn next_due(
+    state: &SourceState,
+    result: &Result<Option<IngestStats>, SourceError>,
+    asked: Option<Duration>,
+    bounds: &RefreshBounds,
+) -> Option<chrono::DateTime<Utc>> {
+    let now = state.last_attempt.unwrap_or_else(Utc::now);
+    let wait = match result {
+        Ok(_) => asked.map(|asked| asked.clamp(bounds.min, bounds.max.max(bounds.min))),
+        Err(SourceError::Fetch(FetchError::Status {
+            retry_after: Some(retry_after),
+            ..
+        })) => Some((*retry_after).min(bounds.max)),
+        Err(_) if state.failures >= 2 => {
+            let doublings = (state.failures - 2).min(20);
+            Some(bounds.min.saturating_mul(1 << doublings).min(bounds.max))
+        }
+        Err(_) => None,
+    }?;
+    chrono::Duration::from_std(wait).ok().map(|wait| now + wait)
+}
+
 /// Whether a link is stored already (as an item URL or an alias). A store
 /// error counts as "not known": the page is then fetched once more.
 fn known_url(store: &Arc<Store>) -> impl Fn(&str) -> bool + Send + Sync {
@@ -201,11 +246,14 @@ fn known_url(store: &Arc<Store>) -> impl Fn(&str) -> bool + Send + Sync {
 }
 
 enum Prepared {
-    NotModified,
+    NotModified {
+        refresh_after: Option<Duration>,
+    },
     Items {
         candidates: Vec<Candidate>,
         stats: IngestStats,
         validators: Validators,
+        refresh_after: Option<Duration>,
     },
 }
 
@@ -220,9 +268,12 @@ async fn fetch_and_prepare(
         entries,
         skipped,
         validators,
+        refresh_after,
     } = match collect::collect(client, source, &state, &known_url(store)).await? {
-        Some(collected) => collected,
-        None => return Ok(Prepared::NotModified),
+        Collection::Collected(collected) => collected,
+        Collection::NotModified { refresh_after } => {
+            return Ok(Prepared::NotModified { refresh_after })
+        }
     };
     let store = Arc::clone(store);
     let name = source.name.clone();
@@ -244,6 +295,7 @@ async fn fetch_and_prepare(
             candidates,
             stats,
             validators,
+            refresh_after,
         })
     })
     .await

@@ -76,6 +76,9 @@ pub struct Store {
     by_date: sled::Tree,
     /// item id or canonical URL → Tombstone.
     tombstones: sled::Tree,
+    /// id of each story's first item → its fingerprint (8 bytes, big-endian),
+    /// so the near-duplicate index is rebuilt without decoding items.
+    heads: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -111,6 +114,7 @@ impl Store {
             urls: open_tree("urls")?,
             by_date: open_tree("by_date")?,
             tombstones: open_tree("tombstones")?,
+            heads: open_tree("heads")?,
             path: path.to_path_buf(),
             db,
         };
@@ -181,7 +185,13 @@ impl Store {
         let mut item_batch = sled::Batch::default();
         let mut url_batch = sled::Batch::default();
         let mut date_batch = sled::Batch::default();
+        let mut head_batch = sled::Batch::default();
         for item in items {
+            if item.is_cluster_head() {
+                head_batch.insert(item.id.as_bytes(), &item.fingerprint.to_be_bytes());
+            } else {
+                head_batch.remove(item.id.as_bytes());
+            }
             if let Some(old) = self.item(&item.id)? {
                 if old.effective_date() != item.effective_date() {
                     date_batch.remove(date_key(old.effective_date(), &old.id));
@@ -194,7 +204,23 @@ impl Store {
         self.items.apply_batch(item_batch)?;
         self.urls.apply_batch(url_batch)?;
         self.by_date.apply_batch(date_batch)?;
+        self.heads.apply_batch(head_batch)?;
         Ok(())
+    }
+
+    /// (id, fingerprint) of the first item of every story.
+    pub fn cluster_heads(&self) -> impl Iterator<Item = Result<(String, u64), StoreError>> + '_ {
+        self.heads.iter().map(|entry| {
+            let (key, value) = entry?;
+            let mut raw = [0u8; 8];
+            if value.len() == 8 {
+                raw.copy_from_slice(&value);
+            }
+            Ok((
+                String::from_utf8_lossy(&key).into_owned(),
+                u64::from_be_bytes(raw),
+            ))
+        })
     }
 
     /// Make other URLs of an item (aliases) resolve to it.
