@@ -1,11 +1,11 @@
 //! Collecting raw entries from one source, by kind: the only place that
 //! knows which fetch and which parser each source kind uses.
 
-use super::{follow, SourceError};
+use super::{follow, full_text, SourceError};
 use crate::config::{SourceConfig, SourceKind, WechatConfig};
 use crate::fetch::{CacheHints, Fetched, HttpClient, Validators};
 use crate::model::{RawEntry, SourceState};
-use crate::source::{feed, wechat};
+use crate::source::{feed, markdown, page, wechat};
 use crate::store::Store;
 use crate::text::decode;
 use chrono::Utc;
@@ -44,19 +44,35 @@ pub enum Collection {
     Collected(Collected),
 }
 
+/// Whether an item with this link is stored already; its page is then not
+/// fetched again for full text.
+pub type Known<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
+
 /// Fetch and parse one source. Links to hosts the source follows are
 /// queued here.
 pub async fn collect(
     ctx: &CollectContext<'_>,
     source: &SourceConfig,
     state: &SourceState,
+    known: Known<'_>,
 ) -> Result<Collection, SourceError> {
     let collection = match &source.kind {
-        SourceKind::Feed { url } => collect_feed(ctx.client, source, state, url.as_str()).await?,
+        SourceKind::Feed { url } => {
+            let mut collection = collect_feed(ctx.client, source, state, url.as_str()).await?;
+            if let Collection::Collected(collected) = &mut collection {
+                if source.full_text {
+                    full_text::fill(ctx.client, source, &mut collected.entries, known).await;
+                }
+            }
+            collection
+        }
         SourceKind::Wechat { links_file } => {
             Collection::Collected(collect_wechat(ctx, source, links_file).await?)
         }
-        other => return Err(SourceError::Unsupported(other.label())),
+        SourceKind::Page { url, .. } => {
+            collect_page(ctx.client, source, state, url.as_str()).await?
+        }
+        SourceKind::Markdown { .. } => Collection::Collected(collect_markdown(source).await?),
     };
     if let Collection::Collected(collected) = &collection {
         if !source.follow.is_empty() {
@@ -144,6 +160,101 @@ async fn collect_feed(
         validators,
         refresh_after: asked_interval(&hints, ttl),
     }))
+}
+
+async fn collect_page(
+    client: &HttpClient,
+    source: &SourceConfig,
+    state: &SourceState,
+    url: &str,
+) -> Result<Collection, SourceError> {
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
+    let (final_url, content_type, validators, hints, bytes) =
+        match client.get(url, &validators, source.allow_private).await? {
+            Fetched::NotModified { hints } => {
+                return Ok(Collection::NotModified {
+                    refresh_after: asked_interval(&hints, None),
+                })
+            }
+            Fetched::Body {
+                final_url,
+                content_type,
+                validators,
+                hints,
+                bytes,
+                ..
+            } => (final_url, content_type, validators, hints, bytes),
+        };
+    let source = source.clone();
+    // Decoding and selecting are CPU work: keep them off the I/O threads.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let SourceKind::Page {
+            item,
+            link,
+            title,
+            date,
+            summary,
+            date_format,
+            ..
+        } = &source.kind
+        else {
+            return Err(SourceError::Crashed("page source changed kind".into()));
+        };
+        let spec = page::PageSpec {
+            item,
+            link,
+            title: title.as_ref(),
+            date: date.as_ref(),
+            summary: summary.as_ref(),
+            date_format: date_format.as_deref(),
+            timezone: source.timezone,
+        };
+        let text = decode::decode(&bytes, content_type.as_deref()).text;
+        Ok(page::parse(&text, &final_url, &spec)?)
+    })
+    .await
+    .map_err(|e| SourceError::Crashed(e.to_string()))??;
+    Ok(Collection::Collected(Collected {
+        entries: parsed.entries,
+        skipped: parsed.skipped,
+        validators,
+        refresh_after: asked_interval(&hints, None),
+    }))
+}
+
+/// A Markdown site is read from disk each cycle; there is nothing to ask
+/// conditionally, and unchanged posts are dropped cheaply by content hash
+/// at ingest.
+async fn collect_markdown(source: &SourceConfig) -> Result<Collected, SourceError> {
+    let source = source.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let SourceKind::Markdown {
+            path,
+            base_url,
+            permalink,
+        } = &source.kind
+        else {
+            return Err(SourceError::Crashed("markdown source changed kind".into()));
+        };
+        let site = markdown::MarkdownSite {
+            root: path,
+            base_url,
+            permalink: permalink.as_deref(),
+            timezone: source.timezone,
+        };
+        Ok(markdown::read_site(&site)?)
+    })
+    .await
+    .map_err(|e| SourceError::Crashed(e.to_string()))??;
+    Ok(Collected {
+        entries: parsed.entries,
+        skipped: parsed.skipped,
+        validators: Validators::default(),
+        refresh_after: None,
+    })
 }
 
 /// The longest wait the server asked for: `Cache-Control: max-age`,

@@ -5,6 +5,7 @@
 
 mod collect;
 pub mod follow;
+mod full_text;
 pub mod ingest;
 
 use crate::config::{Config, SourceConfig, SourceKind, WechatConfig};
@@ -29,8 +30,10 @@ pub enum SourceError {
     Parse(#[from] feed::FeedError),
     #[error(transparent)]
     Wechat(#[from] wechat::WechatError),
-    #[error("source kind `{0}` is not supported by this build yet")]
-    Unsupported(&'static str),
+    #[error(transparent)]
+    Layout(#[from] crate::source::page::PageError),
+    #[error(transparent)]
+    Markdown(#[from] crate::source::markdown::MarkdownError),
     #[error("processing crashed (a bug): {0}")]
     Crashed(String),
     #[error(transparent)]
@@ -43,7 +46,8 @@ impl SourceError {
             SourceError::Fetch(error) => error.category(),
             SourceError::Parse(_) => "parse",
             SourceError::Wechat(error) => error.category(),
-            SourceError::Unsupported(_) => "unsupported",
+            SourceError::Layout(_) => "layout",
+            SourceError::Markdown(_) => "files",
             SourceError::Crashed(_) => "bug",
             SourceError::Store(_) => "store",
         }
@@ -259,6 +263,16 @@ struct Setup<'a> {
     summary_chars: usize,
 }
 
+/// Whether a link is stored already (as an item URL or an alias). A store
+/// error counts as "not known": the page is then fetched once more.
+fn known_url(store: &Arc<Store>) -> impl Fn(&str) -> bool + Send + Sync {
+    let store = Arc::clone(store);
+    move |url: &str| {
+        crate::process::canonical::canonical_url(url)
+            .is_some_and(|url| matches!(store.item_id_by_url(&url), Ok(Some(_))))
+    }
+}
+
 enum Prepared {
     NotModified {
         refresh_after: Option<Duration>,
@@ -289,7 +303,7 @@ async fn fetch_and_prepare(
         skipped,
         validators,
         refresh_after,
-    } = match collect::collect(&ctx, source, &state).await? {
+    } = match collect::collect(&ctx, source, &state, &known_url(store)).await? {
         Collection::Collected(collected) => collected,
         Collection::NotModified { refresh_after } => {
             return Ok(Prepared::NotModified { refresh_after })

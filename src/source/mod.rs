@@ -1,4 +1,6 @@
 //! Sources: one module per kind, each turning a fetched body into raw entries.
 
 pub mod feed;
+pub mod markdown;
+pub mod page;
 pub mod wechat;

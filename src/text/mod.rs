@@ -3,6 +3,7 @@
 //! here, so the rules for "what does this text really say" live in one place.
 
 pub mod decode;
+pub mod extract;
 pub mod html;
 pub mod mojibake;
 pub mod sentences;
