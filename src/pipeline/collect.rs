@@ -113,23 +113,31 @@ async fn collect_wechat(
     })
 }
 
-async fn collect_feed(
+/// A fetched body, with what the server said about it.
+struct Body {
+    final_url: url::Url,
+    content_type: Option<String>,
+    validators: Validators,
+    hints: CacheHints,
+    bytes: Vec<u8>,
+}
+
+/// GET with the validators of the last fetch; `Err(NotModified)` on a 304.
+async fn conditional_get(
     client: &HttpClient,
     source: &SourceConfig,
     state: &SourceState,
     url: &str,
-) -> Result<Collection, SourceError> {
+) -> Result<Result<Body, Collection>, SourceError> {
     let validators = Validators {
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let (final_url, content_type, validators, hints, bytes) =
+    Ok(
         match client.get(url, &validators, source.allow_private).await? {
-            Fetched::NotModified { hints } => {
-                return Ok(Collection::NotModified {
-                    refresh_after: asked_interval(&hints, None),
-                })
-            }
+            Fetched::NotModified { hints } => Err(Collection::NotModified {
+                refresh_after: asked_interval(&hints, None),
+            }),
             Fetched::Body {
                 final_url,
                 content_type,
@@ -137,8 +145,33 @@ async fn collect_feed(
                 hints,
                 bytes,
                 ..
-            } => (final_url, content_type, validators, hints, bytes),
-        };
+            } => Ok(Body {
+                final_url,
+                content_type,
+                validators,
+                hints,
+                bytes,
+            }),
+        },
+    )
+}
+
+async fn collect_feed(
+    client: &HttpClient,
+    source: &SourceConfig,
+    state: &SourceState,
+    url: &str,
+) -> Result<Collection, SourceError> {
+    let Body {
+        final_url,
+        content_type,
+        validators,
+        hints,
+        bytes,
+    } = match conditional_get(client, source, state, url).await? {
+        Ok(body) => body,
+        Err(not_modified) => return Ok(not_modified),
+    };
     let timezone = source.timezone;
     // Decoding and parsing are CPU work: keep them off the I/O threads.
     let parsed = tokio::task::spawn_blocking(move || {
@@ -168,26 +201,16 @@ async fn collect_page(
     state: &SourceState,
     url: &str,
 ) -> Result<Collection, SourceError> {
-    let validators = Validators {
-        etag: state.etag.clone(),
-        last_modified: state.last_modified.clone(),
+    let Body {
+        final_url,
+        content_type,
+        validators,
+        hints,
+        bytes,
+    } = match conditional_get(client, source, state, url).await? {
+        Ok(body) => body,
+        Err(not_modified) => return Ok(not_modified),
     };
-    let (final_url, content_type, validators, hints, bytes) =
-        match client.get(url, &validators, source.allow_private).await? {
-            Fetched::NotModified { hints } => {
-                return Ok(Collection::NotModified {
-                    refresh_after: asked_interval(&hints, None),
-                })
-            }
-            Fetched::Body {
-                final_url,
-                content_type,
-                validators,
-                hints,
-                bytes,
-                ..
-            } => (final_url, content_type, validators, hints, bytes),
-        };
     let source = source.clone();
     // Decoding and selecting are CPU work: keep them off the I/O threads.
     let parsed = tokio::task::spawn_blocking(move || {
