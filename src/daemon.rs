@@ -8,6 +8,7 @@ use crate::{generate, pipeline};
 use anyhow::Result;
 use chrono::Utc;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn run(config: Config) -> Result<ExitCode> {
@@ -15,6 +16,11 @@ pub fn run(config: Config) -> Result<ExitCode> {
     let client = http_client(&config)?;
     let runtime = runtime()?;
     runtime.block_on(async {
+        // ---- server hook (branch `server`): the HTTP server runs beside the
+        // scheduler on the same store, and stops when the loop ends.
+        let server =
+            crate::server::start(std::sync::Arc::new(config.clone()), Arc::clone(&store)).await?;
+        // ---- end server hook
         let mut first = true;
         loop {
             if !first {
@@ -48,6 +54,9 @@ pub fn run(config: Config) -> Result<ExitCode> {
                 "cycle done"
             );
         }
+        // ---- server hook (branch `server`)
+        server.stop().await?;
+        // ---- end server hook
         store.flush()?;
         tracing::info!("stopped");
         // Give log lines a moment to reach stderr before exit.
