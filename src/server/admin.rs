@@ -405,9 +405,11 @@ fn push_entry(
     count: usize,
 ) {
     let id = escape(&entry.id);
+    let path = segment(&entry.id);
+    let dom = dom_id(&entry.id);
     let _ = writeln!(
         out,
-        "<li class=\"entry{}\" id=\"item-{id}\" data-id=\"{id}\">",
+        "<li class=\"entry{}\" id=\"{dom}\" data-id=\"{id}\">",
         if entry.pinned { " pinned" } else { "" }
     );
     push_meta(out, entry);
@@ -418,7 +420,7 @@ fn push_entry(
         out.push_str("<div class=\"actions\">");
         let _ = write!(
             out,
-            "<form method=\"post\" action=\"/admin/items/{id}\" class=\"buttons\">"
+            "<form method=\"post\" action=\"/admin/items/{path}\" class=\"buttons\">"
         );
         context.push_hidden(out);
         let disabled = |yes: bool| if yes { " disabled" } else { "" };
@@ -538,13 +540,13 @@ fn push_also_at(out: &mut String, also_at: &[String]) {
 /// In-place editing: a `<details>` that opens a form. The `orig_*` fields
 /// let the server change only what the editor changed.
 fn push_edit_form(out: &mut String, context: &PageContext, entry: &EntryView) {
-    let id = escape(&entry.id);
+    let path = segment(&entry.id);
     let title = escape(&entry.title);
     let summary = escape(&entry.summary);
     let _ = write!(
         out,
         "<details class=\"edit\"><summary>编辑</summary>\
-         <form method=\"post\" action=\"/admin/items/{id}\" class=\"edit-form\">"
+         <form method=\"post\" action=\"/admin/items/{path}\" class=\"edit-form\">"
     );
     context.push_hidden(out);
     let _ = write!(
@@ -568,10 +570,11 @@ fn push_excluded(out: &mut String, context: &PageContext, entries: &[EntryView],
         entries.len()
     );
     for entry in entries {
-        let id = escape(&entry.id);
+        let path = segment(&entry.id);
+        let dom = dom_id(&entry.id);
         let _ = write!(
             out,
-            "<li id=\"excluded-{id}\"><span class=\"muted\">{} · {}</span> {}",
+            "<li id=\"excluded-{dom}\"><span class=\"muted\">{} · {}</span> {}",
             entry.date,
             escape(&entry.source),
             escape(&entry.title)
@@ -579,7 +582,7 @@ fn push_excluded(out: &mut String, context: &PageContext, entries: &[EntryView],
         if !frozen {
             let _ = write!(
                 out,
-                "<form method=\"post\" action=\"/admin/items/{id}\" class=\"inline\">"
+                "<form method=\"post\" action=\"/admin/items/{path}\" class=\"inline\">"
             );
             context.push_hidden(out);
             out.push_str(
@@ -617,10 +620,11 @@ fn push_search(out: &mut String, context: &PageContext, hits: Option<&[SearchHit
 }
 
 fn push_hit(out: &mut String, context: &PageContext, hit: &SearchHit, frozen: bool) {
-    let id = escape(&hit.id);
+    let path = segment(&hit.id);
+    let dom = dom_id(&hit.id);
     let _ = write!(
         out,
-        "<li id=\"hit-{id}\"><span class=\"muted\">{} · {}</span> ",
+        "<li id=\"hit-{dom}\"><span class=\"muted\">{} · {}</span> ",
         hit.date,
         escape(&hit.source)
     );
@@ -641,7 +645,7 @@ fn push_hit(out: &mut String, context: &PageContext, hit: &SearchHit, frozen: bo
     if !frozen {
         let _ = write!(
             out,
-            "<form method=\"post\" action=\"/admin/items/{id}\" class=\"inline\">"
+            "<form method=\"post\" action=\"/admin/items/{path}\" class=\"inline\">"
         );
         context.push_hidden(out);
         // Moving an item in from another period dates it into this one.
@@ -694,6 +698,25 @@ fn push_digest_list(out: &mut String, context: &PageContext, digests: &[DigestSu
         );
     }
     out.push_str("</ul></section>\n");
+}
+
+/// `id` escaped for one path segment (ids may hold any character).
+fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+/// The HTML id of an item's element: a hash, so any item id makes a
+/// valid, unambiguous fragment.
+fn dom_id(id: &str) -> String {
+    format!("item-{:016x}", xxhash_rust::xxh3::xxh3_64(id.as_bytes()))
 }
 
 /// An absolute http(s) URL, the only kind that becomes a link.
@@ -777,7 +800,7 @@ async fn item_form(
     };
     let item = id.clone();
     match blocking(state.curator(), move |c| c.curate(&item, &request, "web")).await {
-        Ok(_) => back_to(&form, Some(&format!("item-{id}"))),
+        Ok(_) => back_to(&form, Some(&dom_id(&id))),
         Err(error) => error_page(&error),
     }
 }
