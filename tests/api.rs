@@ -418,7 +418,7 @@ fn every_api_action_works_and_errors_are_json() {
     let meetup = id_of(&h, "Meetup");
     let istio = id_of(&h, "Istio");
     let curate =
-        |id: &str, body: Value| api_post(&h, &format!("/api/items/{}/curation", seg(&id)), body);
+        |id: &str, body: Value| api_post(&h, &format!("/api/items/{}/curation", seg(id)), body);
 
     // pin / unpin
     let pinned = curate(&meetup, json!({"action": "pin"}));
@@ -550,7 +550,7 @@ fn editor_changes_survive_refetch_regenerate_and_restart() {
     let meetup = id_of(&h, "Meetup");
     let istio = id_of(&h, "Istio");
     let curate = |h: &Harness, id: &str, body: Value| {
-        let reply = api_post(h, &format!("/api/items/{}/curation", seg(&id)), body);
+        let reply = api_post(h, &format!("/api/items/{}/curation", seg(id)), body);
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     };
     curate(
