@@ -826,3 +826,84 @@ fn the_editor_page_shows_the_draft_with_its_controls() {
     assert_eq!(conflict.status, StatusCode::CONFLICT);
     assert!(conflict.text.contains("reopen"));
 }
+
+#[test]
+fn the_cli_goes_through_the_daemon_when_it_holds_the_store_else_direct() {
+    let mut h = Harness::start(TokenSetup::File);
+    let listen = h.base.trim_start_matches("http://").to_string();
+    let through_api = h.cli_config(
+        "cli.toml",
+        &listen,
+        "token_env = \"\"\ntoken_file = \"token\"",
+    );
+    let istio = id_of(&h, "Istio");
+    let meetup = id_of(&h, "Meetup");
+
+    let run = |config: &std::path::Path, args: &[&str]| {
+        let output = common::yaowen(config, args);
+        (
+            output.status.code(),
+            common::stdout(&output),
+            common::stderr(&output),
+        )
+    };
+    let (code, out, err) = run(&through_api, &["curate", "exclude", &istio]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), format!("item {istio}: excluded"));
+    assert!(!titles(&digest(&h)).iter().any(|t| t.contains("Istio")));
+
+    let (code, out, err) = run(
+        &through_api,
+        &["curate", "edit", &meetup, "--summary", "命令行写的摘要"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("summary edited"), "{out}");
+    assert!(markdown(&h).contains("    命令行写的摘要"));
+
+    let (code, out, err) = run(&through_api, &["publish", WEEK]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), format!("published the digest {WEEK}: 3 items"));
+    // The daemon's refusals reach the user.
+    let (code, _, err) = run(&through_api, &["curate", "pin", &meetup]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("409") && err.contains("reopen"), "{err}");
+
+    // Locked store, no token: say what to set.
+    let no_token = h.cli_config("no-token.toml", &listen, "token_env = \"\"");
+    let (code, _, err) = run(&no_token, &["curate", "pin", &meetup]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("in use") && err.contains("token"), "{err}");
+    // Locked store, nothing listening where the config says.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let nobody = h.cli_config(
+        "nobody.toml",
+        &closed.to_string(),
+        "token_env = \"\"\ntoken_file = \"token\"",
+    );
+    let (code, _, err) = run(&nobody, &["curate", "pin", &meetup]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no yaowen daemon answers"), "{err}");
+
+    // With the daemon gone, the CLI works on the store itself.
+    h.close();
+    let ebpf_day = "2022-12-13";
+    let store = yaowen::store::Store::open(&h.config.store.path).expect("open");
+    let ebpf = store
+        .items()
+        .map(|i| i.expect("item"))
+        .find(|i| i.title.contains("eBPF"))
+        .expect("eBPF item")
+        .id;
+    drop(store);
+    let (code, out, err) = run(&through_api, &["curate", "pin", &ebpf]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), format!("item {ebpf}: pinned"));
+    let (code, out, err) = run(&through_api, &["publish", ebpf_day]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "published the digest 2022-12-12: 1 items");
+    let md = std::fs::read_to_string(h.config.output.dir.join("digest/2022-12-12.md"))
+        .expect("older digest");
+    assert!(md.contains("eBPF 可观测性入门"));
+}

@@ -225,6 +225,33 @@ impl Harness {
         self.start_server();
     }
 
+    /// Stop the server and close the store (as when the daemon exits).
+    pub fn close(&mut self) {
+        if let Some(handle) = self.server.take() {
+            self.runtime.block_on(handle.stop()).expect("server stops");
+        }
+        if let Some(store) = self.store.take() {
+            store.flush().expect("flush");
+            assert_eq!(Arc::strong_count(&store), 1, "store still shared");
+        }
+    }
+
+    /// A copy of the config whose `[server]` names `listen` and `token`
+    /// lines, for the CLI to find the running server.
+    pub fn cli_config(&self, name: &str, listen: &str, token_lines: &str) -> PathBuf {
+        let text = std::fs::read_to_string(&self.config.file).expect("config");
+        let start = text.find("[server]").expect("server table");
+        let end = start + text[start..].find("[[source]]").expect("sources");
+        let text = format!(
+            "{}[server]\nlisten = \"{listen}\"\n{token_lines}\n\n{}",
+            &text[..start],
+            &text[end..]
+        );
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("cli config");
+        path
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
