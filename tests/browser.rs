@@ -195,6 +195,29 @@ impl<'a> Browser<'a> {
         self.post(&format!("/element/{element}/click"), json!({}));
     }
 
+    /// Click a button that submits a form, and wait (bounded) until the
+    /// page it leads to has loaded: WebDriver does not always wait for a
+    /// POST-redirect-GET by itself.
+    fn submit(&self, css: &str) {
+        self.script("window.__yaowenOldPage = true;", json!([]));
+        self.click(css);
+        for _ in 0..400 {
+            let loaded = self.call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({
+                    "script": "return window.__yaowenOldPage === undefined && document.readyState === 'complete';",
+                    "args": []
+                })),
+            );
+            if loaded == true {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("clicking {css} did not lead to a new page");
+    }
+
     fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
         self.post(&format!("/element/{element}/clear"), json!({}));
@@ -336,22 +359,22 @@ fn an_editor_curates_and_publishes_in_a_real_browser() {
     // Log in.
     browser.goto(&h.url("/admin"));
     browser.type_into("#token", TOKEN);
-    browser.click("form.login button[type=submit]");
+    browser.submit("form.login button[type=submit]");
     browser.goto(&h.url(&format!("/admin?period={WEEK}")));
     assert_eq!(browser.texts("h1"), ["2022-12-19 – 2022-12-25"]);
 
     // Exclude Istio.
     let istio = browser.entry("Istio");
-    browser.click(&format!("#{istio} button.exclude"));
+    browser.submit(&format!("#{istio} button.exclude"));
     // Edit the Meetup summary in place.
     let new_summary = "长沙站聚焦 DevSecOps 与 ClusterAPI，现场座无虚席。";
     let meetup = browser.entry("Meetup");
     browser.click(&format!("#{meetup} details.edit > summary"));
     browser.type_into(&format!("#{meetup} textarea[name=summary]"), new_summary);
-    browser.click(&format!("#{meetup} button.save"));
+    browser.submit(&format!("#{meetup} button.save"));
     // Move KubeCon up above Kubernetes.
     let kubecon = browser.entry("KubeCon");
-    browser.click(&format!("#{kubecon} button.up"));
+    browser.submit(&format!("#{kubecon} button.up"));
 
     let shown = browser.texts("li.entry h3");
     assert_eq!(
@@ -376,7 +399,7 @@ fn an_editor_curates_and_publishes_in_a_real_browser() {
     );
 
     // Publish.
-    browser.click("#publish");
+    browser.submit("#publish");
     assert!(browser
         .texts(".status .badge")
         .contains(&"已发布".to_string()));
