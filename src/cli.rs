@@ -95,6 +95,20 @@ pub enum Command {
         /// Any day of the period (YYYY-MM-DD), or `current`.
         period: Option<String>,
     },
+    /// Feed lists in OPML, to and from feed readers.
+    Opml {
+        #[command(subcommand)]
+        action: OpmlCommand,
+    },
+    /// Submit an article link (e.g. WeChat) for the next fetch: appended to
+    /// a wechat source's links file.
+    Add {
+        /// The article URL.
+        url: String,
+        /// The wechat source to add it to (default: the first one).
+        #[arg(long = "source", value_name = "NAME")]
+        source: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +134,22 @@ pub enum CurateCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum OpmlCommand {
+    /// Append the file's feeds to the config as `[[source]]` tables
+    /// (category outlines become tags; configured URLs are skipped).
+    Import {
+        /// The OPML file.
+        file: PathBuf,
+        /// Let the imported sources fetch loopback and private addresses
+        /// (intranet feeds; the SSRF guard refuses them otherwise).
+        #[arg(long)]
+        allow_private: bool,
+    },
+    /// Print every feed source as OPML 2.0 (tags as category outlines).
+    Export,
+}
+
 /// A failure that maps to exit status 2 (bad usage or bad config).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -142,8 +172,11 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    // The daemon logs its work; one-shot commands print a report on stdout,
+    // so their log shows only what the report does not.
     let default_level = match cli.command {
         Command::Run { once: false, .. } => "info",
+        Command::Run { once: true, .. } | Command::Fetch { .. } => "error",
         _ => "warn",
     };
     init_logging(default_level);
@@ -221,6 +254,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("imported {counts}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Opml { action } => crate::opml::run(&config, action),
+        // The links file is locked, not the store: this works while the daemon runs.
+        Command::Add { url, source } => add_link(&config, &url, source.as_deref()),
         Command::Curate { action } => {
             crate::editor_cli::curate(&config, editor_request(action))?;
             Ok(ExitCode::SUCCESS)
@@ -266,13 +302,54 @@ fn editor_request(action: CurateCommand) -> (String, crate::curate::CurationRequ
     }
 }
 
+/// Append `url` to the links file of the named (or first) wechat source.
+fn add_link(config: &Config, url: &str, name: Option<&str>) -> Result<ExitCode> {
+    use crate::config::SourceKind;
+    use crate::source::wechat::{self, Appended, WechatError};
+    let is_wechat = |source: &&SourceConfig| matches!(source.kind, SourceKind::Wechat { .. });
+    let source =
+        match name {
+            Some(name) => config.source(name).ok_or_else(|| {
+                UsageError(format!(
+                    "no source named {name:?} in {}",
+                    config.file.display()
+                ))
+            })?,
+            None => config.sources.iter().find(is_wechat).ok_or_else(|| {
+                UsageError(format!("no wechat source in {}", config.file.display()))
+            })?,
+        };
+    let SourceKind::Wechat { links_file } = &source.kind else {
+        return Err(UsageError(format!(
+            "source {:?} is a {} source; links are added to wechat sources",
+            source.name,
+            source.kind.label()
+        ))
+        .into());
+    };
+    match wechat::append_link(links_file, url) {
+        Ok(Appended::Added { line }) => {
+            println!(
+                "added to {}:{line} (source {})",
+                links_file.display(),
+                source.name
+            );
+        }
+        Ok(Appended::AlreadyThere { line }) => {
+            println!(
+                "already in {}:{line} (source {})",
+                links_file.display(),
+                source.name
+            );
+        }
+        Err(error @ WechatError::NotAUrl(_)) => return Err(UsageError(error.to_string()).into()),
+        Err(error) => return Err(error.into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::logging::init(default_level);
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {
@@ -291,6 +368,8 @@ pub(crate) fn http_client(config: &Config) -> Result<HttpClient> {
         max_redirects: config.fetch.max_redirects,
         retries: config.fetch.retries,
         user_agent: config.fetch.user_agent.clone(),
+        per_host: config.fetch.per_host,
+        min_host_interval: Duration::from_millis(config.fetch.min_host_interval_ms),
     })?)
 }
 
@@ -384,27 +463,22 @@ fn print_sources(config: &Config, store: &Store) -> Result<()> {
         .unwrap_or_else(|| "-".into())
     };
     println!(
-        "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
-        "NAME", "KIND", "SCHEDULE", "LAST OK", "FAILS", "ITEMS"
+        "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
+        "NAME", "KIND", "SCHEDULE", "LAST OK", "NEXT DUE", "FAILS", "ITEMS"
     );
     for source in &config.sources {
         let state = store.source_state(&source.name)?;
-        let schedule = source
-            .cron
-            .as_ref()
-            .unwrap_or(&config.schedule.cron)
-            .as_str()
-            .to_string();
         let error = match (&state.last_error_kind, &state.last_error) {
             (Some(kind), Some(message)) => format!("[{kind}] {message}"),
             _ => String::new(),
         };
         println!(
-            "{:<24} {:<8} {:<16} {:<16} {:>5} {:>6}  {}",
+            "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  {}",
             source.name,
             source.kind.label(),
-            schedule,
+            config.schedule_for(source).as_str(),
             fmt_time(state.last_ok),
+            fmt_time(state.next_due),
             state.failures,
             state.items_stored,
             error

@@ -13,8 +13,7 @@ use crate::store::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +26,8 @@ pub enum CurateError {
     Published { period: String },
     #[error("{0}")]
     Conflict(String),
-    #[error("cannot add the link to {path}: {source}")]
-    Links {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot add the link: {0}")]
+    Links(#[source] crate::source::wechat::WechatError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -475,10 +470,12 @@ impl Curator {
     pub fn add_link(&self, url: &str, source: Option<&str>) -> Result<AddedLink, CurateError> {
         let url = http_link(url)?;
         let (name, links_file) = self.wechat_links_file(source)?;
-        let added = append_link(&links_file, &url).map_err(|source| CurateError::Links {
-            path: links_file.clone(),
-            source,
-        })?;
+        // The same locked append as `yaowen add`.
+        let added = match crate::source::wechat::append_link(&links_file, &url) {
+            Ok(crate::source::wechat::Appended::Added { .. }) => true,
+            Ok(crate::source::wechat::Appended::AlreadyThere { .. }) => false,
+            Err(error) => return Err(CurateError::Links(error)),
+        };
         Ok(AddedLink {
             url,
             source: name,
@@ -619,89 +616,9 @@ fn http_link(text: &str) -> Result<String, CurateError> {
     Ok(parsed.to_string())
 }
 
-/// Append `url` as a line to `path` unless it is already there, holding an
-/// exclusive lock on the file so two writers (the daemon and `yaowen add`)
-/// cannot interleave. Returns whether the line was added.
-pub fn append_link(path: &Path, url: &str) -> std::io::Result<bool> {
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
-        }
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)?;
-    let _lock = FileLock::exclusive(&file)?;
-    let mut existing = String::new();
-    // `&File` reads and writes, so the lock's borrow can stay alive.
-    std::io::Read::read_to_string(&mut &file, &mut existing)?;
-    if existing.lines().any(|line| line.trim() == url) {
-        return Ok(false);
-    }
-    let mut line = String::new();
-    if !existing.is_empty() && !existing.ends_with('\n') {
-        line.push('\n');
-    }
-    line.push_str(url);
-    line.push('\n');
-    (&file).write_all(line.as_bytes())?;
-    file.sync_data()?;
-    Ok(true)
-}
-
-/// An advisory `flock` held until dropped.
-struct FileLock<'a> {
-    #[cfg_attr(not(unix), allow(dead_code))]
-    file: &'a std::fs::File,
-}
-
-impl<'a> FileLock<'a> {
-    fn exclusive(file: &'a std::fs::File) -> std::io::Result<FileLock<'a>> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::io::AsRawFd;
-            // SAFETY: flock on a file descriptor we own for the lock's lifetime.
-            let result = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if result != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
-        Ok(FileLock { file })
-    }
-}
-
-impl Drop for FileLock<'_> {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        {
-            use std::os::unix::io::AsRawFd;
-            // SAFETY: unlocking the descriptor locked in `exclusive`.
-            unsafe {
-                libc::flock(self.file.as_raw_fd(), libc::LOCK_UN);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn links_are_appended_once_under_lock() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/links.txt");
-        assert!(append_link(&path, "https://mp.weixin.qq.com/s/a").unwrap());
-        assert!(!append_link(&path, "https://mp.weixin.qq.com/s/a").unwrap());
-        std::fs::write(&path, "https://mp.weixin.qq.com/s/a").unwrap();
-        assert!(append_link(&path, "https://mp.weixin.qq.com/s/b").unwrap());
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "https://mp.weixin.qq.com/s/a\nhttps://mp.weixin.qq.com/s/b\n"
-        );
-    }
 
     #[test]
     fn only_http_links_are_taken() {

@@ -107,7 +107,7 @@ pub fn build_view(
     latest_items.truncate(feed_items);
     let latest = latest_items
         .iter()
-        .map(|item| feed_entry(item, curations.get(&item.id), site))
+        .map(|item| feed_entry(item, curations.get(&item.id)))
         .collect();
     Ok(SiteView { digests, latest })
 }
@@ -234,13 +234,9 @@ fn digest_entry(item: &Item, curation: Option<&Curation>, site: &SiteInfo) -> Di
     DigestEntry {
         id: item.id.clone(),
         date,
-        title: curation
-            .and_then(|c| c.title.clone())
-            .unwrap_or_else(|| item.title.clone()),
+        title: shown_title(item, curation),
         url: item.url.clone(),
-        summary: curation
-            .and_then(|c| c.summary.clone())
-            .unwrap_or_else(|| item.summary.clone()),
+        summary: shown_summary(item, curation),
         also_at: item.also_at.clone(),
         undated: item.is_undated() && curation.and_then(|c| c.date).is_none(),
         pinned: curation.is_some_and(|c| c.state == CurationState::Pinned),
@@ -248,16 +244,26 @@ fn digest_entry(item: &Item, curation: Option<&Curation>, site: &SiteInfo) -> Di
     }
 }
 
-fn feed_entry(item: &Item, curation: Option<&Curation>, _site: &SiteInfo) -> FeedEntry {
+/// The editor's title when there is one, else the fetched one.
+fn shown_title(item: &Item, curation: Option<&Curation>) -> String {
+    curation
+        .and_then(|c| c.title.clone())
+        .unwrap_or_else(|| item.title.clone())
+}
+
+/// The editor's summary when there is one, else the computed one.
+fn shown_summary(item: &Item, curation: Option<&Curation>) -> String {
+    curation
+        .and_then(|c| c.summary.clone())
+        .unwrap_or_else(|| item.summary.clone())
+}
+
+fn feed_entry(item: &Item, curation: Option<&Curation>) -> FeedEntry {
     FeedEntry {
         id: item.id.clone(),
-        title: curation
-            .and_then(|c| c.title.clone())
-            .unwrap_or_else(|| item.title.clone()),
+        title: shown_title(item, curation),
         url: item.url.clone(),
-        summary: curation
-            .and_then(|c| c.summary.clone())
-            .unwrap_or_else(|| item.summary.clone()),
+        summary: shown_summary(item, curation),
         published: item.effective_date(),
         author: item.author.clone(),
         tags: item.tags.clone(),

@@ -219,3 +219,62 @@ pub struct FrozenEntry {
     pub pinned: bool,
     pub source: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn item(published: Option<DateTime<Utc>>, first_seen: DateTime<Utc>) -> Item {
+        Item {
+            id: "a".into(),
+            source: "s".into(),
+            url: "https://example.org/a".into(),
+            fetched_url: "https://example.org/a".into(),
+            guid: None,
+            title: "t".into(),
+            author: None,
+            published,
+            first_seen,
+            text: String::new(),
+            html: None,
+            summary: String::new(),
+            summary_origin: SummaryOrigin::Extractive,
+            fingerprint: 0,
+            content_hash: 0,
+            cluster: "a".into(),
+            also_at: vec![],
+            tags: vec![],
+            image: None,
+        }
+    }
+
+    #[test]
+    fn a_future_date_cannot_pin_an_item_to_the_top() {
+        let seen = Utc
+            .with_ymd_and_hms(2022, 12, 20, 8, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let next_year = Utc
+            .with_ymd_and_hms(2023, 12, 20, 8, 0, 0)
+            .single()
+            .unwrap_or_default();
+        assert_eq!(item(Some(next_year), seen).effective_date(), seen);
+        let earlier = Utc
+            .with_ymd_and_hms(2022, 12, 1, 8, 0, 0)
+            .single()
+            .unwrap_or_default();
+        assert_eq!(item(Some(earlier), seen).effective_date(), earlier);
+    }
+
+    #[test]
+    fn an_undated_item_is_marked_and_placed_at_first_seen() {
+        let seen = Utc
+            .with_ymd_and_hms(2022, 12, 20, 8, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let undated = item(None, seen);
+        assert!(undated.is_undated());
+        assert_eq!(undated.effective_date(), seen);
+    }
+}

@@ -201,3 +201,27 @@ fn a_damaged_import_names_the_line_and_writes_nothing() {
         "nothing is written from a damaged file"
     );
 }
+
+#[test]
+fn a_damaged_data_file_is_reported_as_corrupt_not_silently_emptied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        let store = Store::open(&path).expect("open");
+        store
+            .put_items(&[item("a", "https://example.org/a", 1)])
+            .expect("put");
+        store.flush().expect("flush");
+    }
+    let data = path.join("db");
+    let length = std::fs::metadata(&data).expect("data file").len() as usize;
+    std::fs::write(&data, vec![0x5a; length]).expect("overwrite");
+    match Store::open(&path) {
+        Err(StoreError::Corrupt { path: reported, .. }) => assert_eq!(reported, path),
+        Ok(store) => panic!(
+            "opened a damaged store holding {} items",
+            store.item_count()
+        ),
+        Err(other) => panic!("expected Corrupt, got {other}"),
+    }
+}

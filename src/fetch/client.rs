@@ -1,8 +1,11 @@
 //! The reqwest-based client and what one fetch returns.
 
+use super::guard::{self, PublicOnlyResolver};
+use super::pacing::HostPacing;
 use super::FetchError;
 use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderValue};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Client settings (from `[fetch]` in the config).
@@ -14,6 +17,10 @@ pub struct FetchSettings {
     pub max_redirects: usize,
     pub retries: u32,
     pub user_agent: String,
+    /// Requests in flight to one host at the most.
+    pub per_host: usize,
+    /// Least time between the starts of two requests to one host.
+    pub min_host_interval: Duration,
 }
 
 impl Default for FetchSettings {
@@ -25,6 +32,8 @@ impl Default for FetchSettings {
             max_redirects: 5,
             retries: 2,
             user_agent: concat!("yaowen/", env!("CARGO_PKG_VERSION")).to_string(),
+            per_host: 1,
+            min_host_interval: Duration::from_secs(1),
         }
     }
 }
@@ -66,36 +75,82 @@ pub enum Fetched {
 /// The shared HTTP client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    /// Refuses internal addresses, after DNS and on every redirect.
+    guarded: reqwest::Client,
+    /// For sources with `allow_private = true`.
+    open: reqwest::Client,
+    pacing: Arc<HostPacing>,
     settings: FetchSettings,
 }
 
 impl HttpClient {
     pub fn new(settings: FetchSettings) -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .timeout(settings.timeout)
-            .connect_timeout(settings.connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(2)
-            .build()
-            .map_err(|e| FetchError::Client(e.to_string()))?;
-        Ok(HttpClient { client, settings })
+        let build = |guarded: bool| {
+            let max_redirects = settings.max_redirects;
+            let policy = reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > max_redirects {
+                    return attempt
+                        .error(format!("too many redirects (more than {max_redirects})"));
+                }
+                let refusal = if guarded {
+                    guard::check_url(attempt.url())
+                } else if !matches!(attempt.url().scheme(), "http" | "https") {
+                    Some(format!(
+                        "{}: scheme {} is not http(s)",
+                        guard::BLOCKED,
+                        attempt.url().scheme()
+                    ))
+                } else {
+                    None
+                };
+                match refusal {
+                    Some(reason) => attempt.error(reason),
+                    None => attempt.follow(),
+                }
+            });
+            let mut builder = reqwest::Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .timeout(settings.timeout)
+                .connect_timeout(settings.connect_timeout)
+                .redirect(policy)
+                .gzip(true)
+                .brotli(true)
+                .deflate(true)
+                .pool_idle_timeout(Duration::from_secs(30))
+                .pool_max_idle_per_host(settings.per_host.max(1));
+            if guarded {
+                builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+            }
+            builder
+                .build()
+                .map_err(|e| FetchError::Client(e.to_string()))
+        };
+        Ok(HttpClient {
+            guarded: build(true)?,
+            open: build(false)?,
+            pacing: Arc::new(HostPacing::new(
+                settings.per_host,
+                settings.min_host_interval,
+            )),
+            settings,
+        })
     }
 
     pub fn settings(&self) -> &FetchSettings {
         &self.settings
     }
 
-    /// GET `url`, retrying transient failures with back-off.
-    pub async fn get(&self, url: &str, validators: &Validators) -> Result<Fetched, FetchError> {
+    /// GET `url`, retrying transient failures with back-off. Internal
+    /// addresses are refused unless `allow_private`.
+    pub async fn get(
+        &self,
+        url: &str,
+        validators: &Validators,
+        allow_private: bool,
+    ) -> Result<Fetched, FetchError> {
         let mut attempt = 0;
         loop {
-            match self.get_once(url, validators).await {
+            match self.get_once(url, validators, allow_private).await {
                 Err(error) if error.is_transient() && attempt < self.settings.retries => {
                     attempt += 1;
                     // 0.5 s, 1 s, 2 s...: enough to ride out a restart, short
@@ -114,12 +169,27 @@ impl HttpClient {
         &self,
         url: &str,
         validators: &Validators,
+        allow_private: bool,
     ) -> Result<Fetched, FetchError> {
         let parsed = url::Url::parse(url).map_err(|_| FetchError::InvalidUrl(url.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(FetchError::InvalidUrl(url.to_string()));
         }
-        let mut request = self.client.get(parsed);
+        if !allow_private {
+            if let Some(reason) = guard::check_url(&parsed) {
+                return Err(FetchError::Blocked(reason));
+            }
+        }
+        let _slot = self
+            .pacing
+            .acquire(parsed.host_str().unwrap_or_default())
+            .await;
+        let client = if allow_private {
+            &self.open
+        } else {
+            &self.guarded
+        };
+        let mut request = client.get(parsed);
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }

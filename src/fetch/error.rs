@@ -62,21 +62,45 @@ impl FetchError {
         redirects: usize,
     ) -> Self {
         let chain = error_chain(error);
-        if error.is_timeout() {
+        if chain.contains(super::guard::BLOCKED) {
+            FetchError::Blocked(chain)
+        } else if error.is_timeout() {
             FetchError::Timeout(timeout)
         } else if error.is_redirect() {
             FetchError::Redirects(redirects)
         } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
-            FetchError::Dns(chain)
+            FetchError::Dns(with_host(error, root_cause(error)))
         } else if error.is_connect() {
-            FetchError::Connect(chain)
-        } else if chain.contains("blocked address") {
-            FetchError::Blocked(chain)
+            FetchError::Connect(with_host(error, root_cause(error)))
         } else if error.is_body() || error.is_decode() || error.is_request() {
             FetchError::Body(chain)
         } else {
             FetchError::Connect(chain)
         }
+    }
+}
+
+/// The innermost cause: for DNS and connect failures the only part that
+/// says anything ("Connection refused", "Name or service not known").
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
+}
+
+fn with_host(error: &reqwest::Error, message: String) -> String {
+    match error.url().and_then(|url| url.host_str()) {
+        Some(host) => {
+            let port = error
+                .url()
+                .and_then(|url| url.port())
+                .map(|port| format!(":{port}"))
+                .unwrap_or_default();
+            format!("{host}{port}: {message}")
+        }
+        None => message,
     }
 }
 

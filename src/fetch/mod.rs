@@ -5,6 +5,8 @@
 
 mod client;
 mod error;
+pub mod guard;
+mod pacing;
 
 pub use client::{CacheHints, FetchSettings, Fetched, HttpClient, Validators};
 pub use error::FetchError;

@@ -1,12 +1,26 @@
 //! Collecting raw entries from one source, by kind: the only place that
 //! knows which fetch and which parser each source kind uses.
 
-use super::SourceError;
-use crate::config::{SourceConfig, SourceKind};
-use crate::fetch::{Fetched, HttpClient, Validators};
+use super::{follow, SourceError};
+use crate::config::{SourceConfig, SourceKind, WechatConfig};
+use crate::fetch::{CacheHints, Fetched, HttpClient, Validators};
 use crate::model::{RawEntry, SourceState};
-use crate::source::feed;
+use crate::source::{feed, wechat};
+use crate::store::Store;
 use crate::text::decode;
+use chrono::Utc;
+use std::path::Path;
+use std::time::Duration;
+
+/// What collecting needs besides the source.
+pub struct CollectContext<'a> {
+    pub client: &'a HttpClient,
+    pub store: &'a Store,
+    pub wechat: &'a WechatConfig,
+    /// The wechat source that reads links queued by `follow` (the first
+    /// enabled one in the config), if any.
+    pub queue_reader: Option<&'a str>,
+}
 
 /// What a source yielded this cycle.
 #[derive(Debug, Default)]
@@ -16,18 +30,71 @@ pub struct Collected {
     pub skipped: Vec<String>,
     /// Validators to remember for the next conditional GET.
     pub validators: Validators,
+    /// How long the source asked us to wait before asking again.
+    pub refresh_after: Option<Duration>,
 }
 
-/// Fetch and parse one source. `Ok(None)` when nothing changed (304).
+/// The result of collecting one source.
+#[derive(Debug)]
+pub enum Collection {
+    /// Nothing changed since the last fetch (304).
+    NotModified {
+        refresh_after: Option<Duration>,
+    },
+    Collected(Collected),
+}
+
+/// Fetch and parse one source. Links to hosts the source follows are
+/// queued here.
 pub async fn collect(
-    client: &HttpClient,
+    ctx: &CollectContext<'_>,
     source: &SourceConfig,
     state: &SourceState,
-) -> Result<Option<Collected>, SourceError> {
-    match &source.kind {
-        SourceKind::Feed { url } => collect_feed(client, source, state, url.as_str()).await,
-        other => Err(SourceError::Unsupported(other.label())),
+) -> Result<Collection, SourceError> {
+    let collection = match &source.kind {
+        SourceKind::Feed { url } => collect_feed(ctx.client, source, state, url.as_str()).await?,
+        SourceKind::Wechat { links_file } => {
+            Collection::Collected(collect_wechat(ctx, source, links_file).await?)
+        }
+        other => return Err(SourceError::Unsupported(other.label())),
+    };
+    if let Collection::Collected(collected) = &collection {
+        if !source.follow.is_empty() {
+            let queued = follow::queue_followed(
+                ctx.store,
+                &source.name,
+                &collected.entries,
+                &source.follow,
+            )?;
+            if queued > 0 {
+                tracing::info!(source = %source.name, queued, "followed links queued");
+            }
+        }
     }
+    Ok(collection)
+}
+
+async fn collect_wechat(
+    ctx: &CollectContext<'_>,
+    source: &SourceConfig,
+    links_file: &Path,
+) -> Result<Collected, SourceError> {
+    let wechat_ctx = wechat::WechatContext {
+        client: ctx.client,
+        store: ctx.store,
+        settings: ctx.wechat,
+        read_queue: ctx.queue_reader == Some(source.name.as_str()),
+        allow_private: source.allow_private,
+    };
+    let harvest = wechat::collect(&wechat_ctx, links_file).await?;
+    Ok(Collected {
+        entries: harvest.entries,
+        skipped: harvest.skipped,
+        // Each link is its own request; there is no source-wide validator,
+        // and the schedule (not the server) says when to look again.
+        validators: Validators::default(),
+        refresh_after: None,
+    })
 }
 
 async fn collect_feed(
@@ -35,21 +102,27 @@ async fn collect_feed(
     source: &SourceConfig,
     state: &SourceState,
     url: &str,
-) -> Result<Option<Collected>, SourceError> {
+) -> Result<Collection, SourceError> {
     let validators = Validators {
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let (final_url, content_type, validators, bytes) = match client.get(url, &validators).await? {
-        Fetched::NotModified { .. } => return Ok(None),
-        Fetched::Body {
-            final_url,
-            content_type,
-            validators,
-            bytes,
-            ..
-        } => (final_url, content_type, validators, bytes),
-    };
+    let (final_url, content_type, validators, hints, bytes) =
+        match client.get(url, &validators, source.allow_private).await? {
+            Fetched::NotModified { hints } => {
+                return Ok(Collection::NotModified {
+                    refresh_after: asked_interval(&hints, None),
+                })
+            }
+            Fetched::Body {
+                final_url,
+                content_type,
+                validators,
+                hints,
+                bytes,
+                ..
+            } => (final_url, content_type, validators, hints, bytes),
+        };
     let timezone = source.timezone;
     // Decoding and parsing are CPU work: keep them off the I/O threads.
     let parsed = tokio::task::spawn_blocking(move || {
@@ -62,9 +135,24 @@ async fn collect_feed(
     })
     .await
     .map_err(|e| SourceError::Crashed(e.to_string()))??;
-    Ok(Some(Collected {
+    let ttl = parsed
+        .ttl_minutes
+        .map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
+    Ok(Collection::Collected(Collected {
         entries: parsed.entries,
         skipped: parsed.skipped,
         validators,
+        refresh_after: asked_interval(&hints, ttl),
     }))
+}
+
+/// The longest wait the server asked for: `Cache-Control: max-age`,
+/// `Expires`, or RSS `<ttl>`.
+fn asked_interval(hints: &CacheHints, ttl: Option<Duration>) -> Option<Duration> {
+    let expires = hints.expires.and_then(|at| (at - Utc::now()).to_std().ok());
+    let max_age = hints.max_age.or(expires);
+    [max_age, ttl, hints.retry_after]
+        .into_iter()
+        .flatten()
+        .max()
 }

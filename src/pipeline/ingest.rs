@@ -63,10 +63,12 @@ pub fn prepare(
             .or(entry.summary.as_deref())
             .map(clean_html)
             .unwrap_or_default();
+        // Titles arrive as text (sources strip markup from HTML-typed
+        // titles): `<CSI>` in a title is words, not a tag.
         let title = entry
             .title
             .as_deref()
-            .map(clean_html)
+            .map(clean_text)
             .filter(|t| !t.is_empty())
             .or_else(|| first_sentence(&raw_text))
             .or_else(|| canonical_link.clone());
@@ -120,7 +122,7 @@ pub fn prepare(
             fetched_url,
             guid: entry.guid,
             title,
-            author: entry.author.map(|a| one_line(&clean_html(&a))),
+            author: entry.author.map(|a| one_line(&clean_text(&a))),
             published: entry.published,
             first_seen: existing.as_ref().map_or(ctx.now, |old| old.first_seen),
             text: raw_text,
@@ -158,6 +160,11 @@ fn clean_html(text: &str) -> String {
     mojibake::repair(&plain).unwrap_or(plain)
 }
 
+/// Repair mojibake in text that carries no markup.
+fn clean_text(text: &str) -> String {
+    mojibake::repair(text).unwrap_or_else(|| text.to_string())
+}
+
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -193,11 +200,9 @@ impl<'a> Ingestor<'a> {
     /// Build the near-duplicate index from the store.
     pub fn new(store: &'a Store) -> Result<Self, StoreError> {
         let mut near = dedupe::NearIndex::new();
-        for item in store.items() {
-            let item = item?;
-            if item.is_cluster_head() {
-                near.insert(item.fingerprint, item.id);
-            }
+        for head in store.cluster_heads() {
+            let (id, fingerprint) = head?;
+            near.insert(fingerprint, id);
         }
         Ok(Ingestor { store, near })
     }
@@ -242,21 +247,28 @@ impl<'a> Ingestor<'a> {
                 stats.exact_duplicates += 1;
                 continue;
             }
-            if let Some(head_id) = self.near.find(item.fingerprint).map(str::to_string) {
-                let head = match batch.remove(&head_id) {
-                    Some(head) => Some(head),
-                    None => self.store.item(&head_id)?,
-                };
-                if let Some(mut head) = head {
-                    if head.url != item.url && !head.also_at.contains(&item.url) {
-                        head.also_at.push(item.url.clone());
-                    }
-                    item.cluster = head.cluster.clone();
-                    push(&mut batch, &mut order, head);
-                    stats.near_duplicates += 1;
-                }
+            // Text without a letter or digit has no meaningful fingerprint.
+            let comparable = item
+                .title
+                .chars()
+                .chain(item.text.chars())
+                .any(char::is_alphanumeric);
+            let near = if comparable {
+                self.near.find(item.fingerprint).map(str::to_string)
             } else {
-                self.near.insert(item.fingerprint, item.id.clone());
+                None
+            };
+            let head = match near {
+                Some(found_id) => self.story_head(&mut batch, &mut order, &found_id)?,
+                None => None,
+            };
+            match head {
+                Some(head) => {
+                    stats.near_duplicates += 1;
+                    self.join_story(&mut batch, &mut order, &mut item, head)?;
+                }
+                None if comparable => self.near.insert(item.fingerprint, item.id.clone()),
+                None => {}
             }
             stats.new_items += 1;
             push(&mut batch, &mut order, item);
@@ -267,6 +279,90 @@ impl<'a> Ingestor<'a> {
         self.store.put_url_aliases(&aliases)?;
         self.store.flush()?;
         Ok(ids)
+    }
+}
+
+impl Ingestor<'_> {
+    /// Take an item out of the batch, or load it from the store.
+    fn take(
+        &self,
+        batch: &mut HashMap<String, Item>,
+        id: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        match batch.remove(id) {
+            Some(item) => Ok(Some(item)),
+            None => self.store.item(id),
+        }
+    }
+
+    /// The head of the story that `found_id` belongs to (the index may still
+    /// name an item that has since been displaced as head), taken out of the
+    /// batch for updating.
+    fn story_head(
+        &self,
+        batch: &mut HashMap<String, Item>,
+        order: &mut Vec<String>,
+        found_id: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let Some(found) = self.take(batch, found_id)? else {
+            return Ok(None);
+        };
+        if found.is_cluster_head() {
+            return Ok(Some(found));
+        }
+        let head_id = found.cluster.clone();
+        push(batch, order, found);
+        self.take(batch, &head_id)
+    }
+
+    /// Add a new item to an existing story. The story's head is its
+    /// earliest-published item, so an original fetched after its repost
+    /// takes the head and the repost's URL moves to `also_at`.
+    fn join_story(
+        &mut self,
+        batch: &mut HashMap<String, Item>,
+        order: &mut Vec<String>,
+        item: &mut Item,
+        mut head: Item,
+    ) -> Result<(), StoreError> {
+        let item_is_older = matches!(
+            (item.published, head.published),
+            (Some(new), Some(old)) if new < old
+        );
+        if !item_is_older {
+            if head.url != item.url && !head.also_at.contains(&item.url) {
+                head.also_at.push(item.url.clone());
+            }
+            item.cluster = head.id.clone();
+            push(batch, order, head);
+            return Ok(());
+        }
+        let mut also_at = vec![head.url.clone()];
+        also_at.append(&mut head.also_at);
+        also_at.retain(|url| url != &item.url);
+        also_at.dedup();
+        item.cluster = item.id.clone();
+        head.cluster = item.id.clone();
+        let old_head_id = head.id.clone();
+        push(batch, order, head);
+        // Every other member now belongs to the new head.
+        for url in &also_at {
+            let member_id = match batch.values().find(|other| &other.url == url) {
+                Some(other) => Some(other.id.clone()),
+                None => self.store.item_id_by_url(url)?,
+            };
+            let Some(member_id) = member_id else { continue };
+            if member_id == old_head_id || member_id == item.id {
+                continue;
+            }
+            if let Some(mut member) = self.take(batch, &member_id)? {
+                member.cluster = item.id.clone();
+                push(batch, order, member);
+            }
+        }
+        item.also_at = also_at;
+        self.near.insert(item.fingerprint, item.id.clone());
+        Ok(())
     }
 }
 

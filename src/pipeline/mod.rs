@@ -4,17 +4,19 @@
 //! recorded in its `SourceState` and reported.
 
 mod collect;
+pub mod follow;
 pub mod ingest;
 
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, SourceKind, WechatConfig};
 use crate::fetch::{FetchError, HttpClient, Validators};
 use crate::model::SourceState;
-use crate::source::feed;
+use crate::source::{feed, wechat};
 use crate::store::{Store, StoreError};
 use chrono::Utc;
-use collect::Collected;
+use collect::{Collected, Collection};
 use ingest::{Candidate, IngestContext, IngestStats, Ingestor};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
@@ -25,6 +27,8 @@ pub enum SourceError {
     Fetch(#[from] FetchError),
     #[error("cannot parse the feed: {0}")]
     Parse(#[from] feed::FeedError),
+    #[error(transparent)]
+    Wechat(#[from] wechat::WechatError),
     #[error("source kind `{0}` is not supported by this build yet")]
     Unsupported(&'static str),
     #[error("processing crashed (a bug): {0}")]
@@ -38,6 +42,7 @@ impl SourceError {
         match self {
             SourceError::Fetch(error) => error.category(),
             SourceError::Parse(_) => "parse",
+            SourceError::Wechat(error) => error.category(),
             SourceError::Unsupported(_) => "unsupported",
             SourceError::Crashed(_) => "bug",
             SourceError::Store(_) => "store",
@@ -96,6 +101,7 @@ pub async fn run_cycle(
     progress: Progress<'_>,
 ) -> Result<CycleReport, StoreError> {
     let limit = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
+    let queue_reader = queue_reader(config);
     let mut tasks = tokio::task::JoinSet::new();
     for (index, source) in sources.iter().enumerate() {
         let source = (*source).clone();
@@ -103,16 +109,28 @@ pub async fn run_cycle(
         let client = client.clone();
         let limit = Arc::clone(&limit);
         let summary_chars = config.digest.summary_chars;
+        let wechat = config.wechat.clone();
+        let queue_reader = queue_reader.clone();
         let span = tracing::info_span!("source", source = %source.name, kind = source.kind.label());
         tasks.spawn(
             async move {
                 let _permit = limit.acquire_owned().await;
-                let result = fetch_and_prepare(&store, &client, &source, summary_chars).await;
+                let setup = Setup {
+                    client: &client,
+                    wechat: &wechat,
+                    queue_reader: queue_reader.as_deref(),
+                    summary_chars,
+                };
+                let result = fetch_and_prepare(&store, &setup, &source).await;
                 (index, source.name, result)
             }
             .instrument(span),
         );
     }
+    let bounds = RefreshBounds {
+        min: Duration::from_secs(config.fetch.min_refresh_secs),
+        max: Duration::from_secs(config.fetch.max_refresh_secs),
+    };
     let mut ingestor = Ingestor::new(store)?;
     let mut outcomes: Vec<Option<SourceOutcome>> = (0..sources.len()).map(|_| None).collect();
     let total = sources.len();
@@ -129,14 +147,20 @@ pub async fn run_cycle(
         let mut state = store.source_state(&name)?;
         state.last_attempt = Some(Utc::now());
         state.fetches += 1;
+        let mut asked = None;
         let result = match prepared {
-            Ok(Prepared::NotModified) => Ok(None),
+            Ok(Prepared::NotModified { refresh_after }) => {
+                asked = refresh_after;
+                Ok(None)
+            }
             Ok(Prepared::Items {
                 candidates,
                 mut stats,
                 validators,
+                refresh_after,
             }) => match ingestor.commit(candidates, &mut stats) {
                 Ok(_) => {
+                    asked = refresh_after;
                     state.etag = validators.etag;
                     state.last_modified = validators.last_modified;
                     state.items_stored += stats.new_items as u64;
@@ -170,6 +194,7 @@ pub async fn run_cycle(
                 tracing::warn!(source = %name, category = error.category(), error = %error, "source failed");
             }
         }
+        state.next_due = next_due(&state, &result, asked, &bounds);
         store.put_source_state(&name, &state)?;
         done += 1;
         progress(done, total);
@@ -183,29 +208,92 @@ pub async fn run_cycle(
     })
 }
 
+/// The configured bounds on how long a source may ask us to wait.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshBounds {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// When a source may be fetched again. A success honours what the server
+/// asked for (within bounds); a failure honours `Retry-After` and otherwise
+/// backs off exponentially from the second failure in a row, so one blip
+/// costs nothing and a dead site is asked at most once per `max`.
+pub fn next_due(
+    state: &SourceState,
+    result: &Result<Option<IngestStats>, SourceError>,
+    asked: Option<Duration>,
+    bounds: &RefreshBounds,
+) -> Option<chrono::DateTime<Utc>> {
+    let now = state.last_attempt.unwrap_or_else(Utc::now);
+    let wait = match result {
+        Ok(_) => asked.map(|asked| asked.clamp(bounds.min, bounds.max.max(bounds.min))),
+        Err(SourceError::Fetch(FetchError::Status {
+            retry_after: Some(retry_after),
+            ..
+        })) => Some((*retry_after).min(bounds.max)),
+        Err(_) if state.failures >= 2 => {
+            let doublings = (state.failures - 2).min(20);
+            Some(bounds.min.saturating_mul(1 << doublings).min(bounds.max))
+        }
+        Err(_) => None,
+    }?;
+    chrono::Duration::from_std(wait).ok().map(|wait| now + wait)
+}
+
+/// The wechat source that reads links queued by `follow`: the first
+/// enabled one in the config, so a queued link is fetched by one source.
+fn queue_reader(config: &Config) -> Option<String> {
+    config
+        .sources
+        .iter()
+        .find(|source| source.enabled && matches!(source.kind, SourceKind::Wechat { .. }))
+        .map(|source| source.name.clone())
+}
+
+/// What a source task needs from the cycle.
+struct Setup<'a> {
+    client: &'a HttpClient,
+    wechat: &'a WechatConfig,
+    queue_reader: Option<&'a str>,
+    summary_chars: usize,
+}
+
 enum Prepared {
-    NotModified,
+    NotModified {
+        refresh_after: Option<Duration>,
+    },
     Items {
         candidates: Vec<Candidate>,
         stats: IngestStats,
         validators: Validators,
+        refresh_after: Option<Duration>,
     },
 }
 
 async fn fetch_and_prepare(
     store: &Arc<Store>,
-    client: &HttpClient,
+    setup: &Setup<'_>,
     source: &SourceConfig,
-    summary_chars: usize,
 ) -> Result<Prepared, SourceError> {
     let state: SourceState = store.source_state(&source.name)?;
+    let ctx = collect::CollectContext {
+        client: setup.client,
+        store,
+        wechat: setup.wechat,
+        queue_reader: setup.queue_reader,
+    };
+    let summary_chars = setup.summary_chars;
     let Collected {
         entries,
         skipped,
         validators,
-    } = match collect::collect(client, source, &state).await? {
-        Some(collected) => collected,
-        None => return Ok(Prepared::NotModified),
+        refresh_after,
+    } = match collect::collect(&ctx, source, &state).await? {
+        Collection::Collected(collected) => collected,
+        Collection::NotModified { refresh_after } => {
+            return Ok(Prepared::NotModified { refresh_after })
+        }
     };
     let store = Arc::clone(store);
     let name = source.name.clone();
@@ -227,6 +315,7 @@ async fn fetch_and_prepare(
             candidates,
             stats,
             validators,
+            refresh_after,
         })
     })
     .await

@@ -230,7 +230,7 @@ fn status_of(error: &CurateError) -> StatusCode {
         CurateError::NoItem(_) => StatusCode::NOT_FOUND,
         CurateError::BadRequest(_) => StatusCode::BAD_REQUEST,
         CurateError::Published { .. } | CurateError::Conflict(_) => StatusCode::CONFLICT,
-        CurateError::Links { .. }
+        CurateError::Links(_)
         | CurateError::Store(_)
         | CurateError::Generate(_)
         | CurateError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

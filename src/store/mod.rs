@@ -61,6 +61,28 @@ pub struct Tombstone {
     pub at: DateTime<Utc>,
 }
 
+/// A link found in another source's items, queued for fetching.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueuedLink {
+    pub url: String,
+    /// The source whose item linked to it.
+    pub from_source: String,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// Why a link is not fetched again yet: a verification page or a failed
+/// fetch, with when to try next. Operational state only (not exported).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkState {
+    /// Consecutive failed attempts (drives the back-off).
+    pub attempts: u32,
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// Not before this time.
+    pub next_try: Option<DateTime<Utc>>,
+    /// What happened last (`verify`, `error: …`).
+    pub last_outcome: String,
+}
+
 /// The yaowen store.
 pub struct Store {
     path: PathBuf,
@@ -76,6 +98,15 @@ pub struct Store {
     by_date: sled::Tree,
     /// item id or canonical URL → Tombstone.
     tombstones: sled::Tree,
+    /// id of each story's first item → its fingerprint (8 bytes, big-endian),
+    /// so the near-duplicate index is rebuilt without decoding items.
+    heads: sled::Tree,
+    /// link → QueuedLink: article links harvested from other sources,
+    /// waiting for the source kind that reads them (WeChat).
+    link_queue: sled::Tree,
+    /// link (or `host:{host}`) → LinkState: retry bookkeeping for links
+    /// fetched one by one, so a cycle does not refetch or hammer them.
+    link_states: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -95,6 +126,9 @@ impl Store {
                 })?;
             }
         }
+        // sled silently starts afresh on a data file it cannot read; note
+        // whether there was data, so that case is reported, not hidden.
+        let had_data = std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
         let db = sled::Config::new()
             .path(path)
             // Small cache: the daemon idles most of the time; hot data is tiny.
@@ -111,15 +145,22 @@ impl Store {
             urls: open_tree("urls")?,
             by_date: open_tree("by_date")?,
             tombstones: open_tree("tombstones")?,
+            heads: open_tree("heads")?,
+            link_queue: open_tree("link_queue")?,
+            link_states: open_tree("link_states")?,
             path: path.to_path_buf(),
             db,
         };
-        store.check_schema()?;
+        store.check_schema(had_data)?;
         Ok(store)
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    fn check_schema(&self, had_data: bool) -> Result<(), StoreError> {
         match self.meta.get(META_SCHEMA)? {
+            None if had_data => Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: "the data file exists but holds no readable yaowen records".into(),
+            }),
             None => {
                 self.meta
                     .insert(META_SCHEMA, SCHEMA_VERSION.to_string().as_bytes())?;
@@ -156,6 +197,18 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the store still reads back what it wrote (for the watchdog
+    /// and `/healthz`).
+    pub fn check_health(&self) -> Result<(), StoreError> {
+        match self.meta.get(META_SCHEMA)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: "schema version missing".into(),
+            }),
+        }
+    }
+
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
@@ -181,7 +234,13 @@ impl Store {
         let mut item_batch = sled::Batch::default();
         let mut url_batch = sled::Batch::default();
         let mut date_batch = sled::Batch::default();
+        let mut head_batch = sled::Batch::default();
         for item in items {
+            if item.is_cluster_head() {
+                head_batch.insert(item.id.as_bytes(), &item.fingerprint.to_be_bytes());
+            } else {
+                head_batch.remove(item.id.as_bytes());
+            }
             if let Some(old) = self.item(&item.id)? {
                 if old.effective_date() != item.effective_date() {
                     date_batch.remove(date_key(old.effective_date(), &old.id));
@@ -194,7 +253,23 @@ impl Store {
         self.items.apply_batch(item_batch)?;
         self.urls.apply_batch(url_batch)?;
         self.by_date.apply_batch(date_batch)?;
+        self.heads.apply_batch(head_batch)?;
         Ok(())
+    }
+
+    /// (id, fingerprint) of the first item of every story.
+    pub fn cluster_heads(&self) -> impl Iterator<Item = Result<(String, u64), StoreError>> + '_ {
+        self.heads.iter().map(|entry| {
+            let (key, value) = entry?;
+            let mut raw = [0u8; 8];
+            if value.len() == 8 {
+                raw.copy_from_slice(&value);
+            }
+            Ok((
+                String::from_utf8_lossy(&key).into_owned(),
+                u64::from_be_bytes(raw),
+            ))
+        })
     }
 
     /// Make other URLs of an item (aliases) resolve to it.
@@ -276,6 +351,59 @@ impl Store {
     pub fn put_tombstone(&self, key: &str, tombstone: &Tombstone) -> Result<(), StoreError> {
         self.tombstones
             .insert(key.as_bytes(), encode("tombstone", tombstone)?)?;
+        Ok(())
+    }
+
+    // ---- link queue and per-link state ------------------------------------
+
+    /// Queue `url` (found in an item of `from_source`). Returns false when
+    /// it was queued already (the first queueing is kept).
+    pub fn queue_link(&self, url: &str, from_source: &str) -> Result<bool, StoreError> {
+        if self.link_queue.contains_key(url.as_bytes())? {
+            return Ok(false);
+        }
+        let record = QueuedLink {
+            url: url.to_string(),
+            from_source: from_source.to_string(),
+            queued_at: Utc::now(),
+        };
+        self.link_queue
+            .insert(url.as_bytes(), encode("queued link", &record)?)?;
+        Ok(true)
+    }
+
+    /// Every queued link, oldest first.
+    pub fn queued_links(&self) -> Result<Vec<QueuedLink>, StoreError> {
+        let mut links = self
+            .link_queue
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode::<QueuedLink>("queued link", &key, &value)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        links.sort_by_key(|link| link.queued_at);
+        Ok(links)
+    }
+
+    /// Take `url` off the queue (it was stored or is gone).
+    pub fn dequeue_link(&self, url: &str) -> Result<(), StoreError> {
+        self.link_queue.remove(url.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn link_state(&self, key: &str) -> Result<Option<LinkState>, StoreError> {
+        get_json(&self.link_states, "link state", key)
+    }
+
+    pub fn put_link_state(&self, key: &str, state: &LinkState) -> Result<(), StoreError> {
+        self.link_states
+            .insert(key.as_bytes(), encode("link state", state)?)?;
+        Ok(())
+    }
+
+    pub fn remove_link_state(&self, key: &str) -> Result<(), StoreError> {
+        self.link_states.remove(key.as_bytes())?;
         Ok(())
     }
 

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod farm;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -24,6 +26,9 @@ pub enum Behaviour {
     CloseAfter(usize),
     /// Never answer until the client gives up.
     Hang,
+    /// A body of `total` zero bytes, streamed; with `declare_length` the
+    /// Content-Length says so up front, else the connection close ends it.
+    Stream { total: u64, declare_length: bool },
 }
 
 /// One canned response.
@@ -201,6 +206,26 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
             head.push_str(&format!("ETag: {etag}\r\n"));
         }
         let body: &[u8] = if not_modified { &[] } else { &route.body };
+        if let Behaviour::Stream {
+            total,
+            declare_length,
+        } = route.behaviour
+        {
+            if declare_length {
+                head.push_str(&format!("Content-Length: {total}\r\n"));
+            }
+            head.push_str("Connection: close\r\n\r\n");
+            writer.write_all(head.as_bytes())?;
+            let chunk = vec![0u8; 64 * 1024];
+            let mut sent = 0u64;
+            while sent < total {
+                let n = chunk.len().min((total - sent) as usize);
+                // The client hanging up (it hit its cap) ends the stream.
+                writer.write_all(&chunk[..n])?;
+                sent += n as u64;
+            }
+            return Ok(());
+        }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         writer.write_all(head.as_bytes())?;
         match route.behaviour {
