@@ -84,6 +84,17 @@ pub enum Command {
         /// The export file (`-` for standard input).
         file: PathBuf,
     },
+    /// Editor actions on an item (through the running daemon's API when
+    /// it runs, else directly on the store).
+    Curate {
+        #[command(subcommand)]
+        action: CurateCommand,
+    },
+    /// Freeze a digest (default: the current period).
+    Publish {
+        /// Any day of the period (YYYY-MM-DD), or `current`.
+        period: Option<String>,
+    },
     /// Feed lists in OPML, to and from feed readers.
     Opml {
         #[command(subcommand)]
@@ -97,6 +108,29 @@ pub enum Command {
         /// The wechat source to add it to (default: the first one).
         #[arg(long = "source", value_name = "NAME")]
         source: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CurateCommand {
+    /// Show the item in its digest even if it is a duplicate.
+    Include { id: String },
+    /// Leave the item out of its digest.
+    Exclude { id: String },
+    /// Put the item at the top of its digest.
+    Pin { id: String },
+    /// Take the pin off (the item stays included).
+    Unpin { id: String },
+    /// Override the title, summary or date (an empty value restores the original).
+    Edit {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        summary: Option<String>,
+        /// YYYY-MM-DD; moves the item into that day's digest.
+        #[arg(long)]
+        date: Option<String>,
     },
 }
 
@@ -221,8 +255,50 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Opml { action } => crate::opml::run(&config, action),
-        // TODO(server): while the daemon runs, go through its API instead.
+        // The links file is locked, not the store: this works while the daemon runs.
         Command::Add { url, source } => add_link(&config, &url, source.as_deref()),
+        Command::Curate { action } => {
+            crate::editor_cli::curate(&config, editor_request(action))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Publish { period } => {
+            crate::editor_cli::publish(&config, period.as_deref().unwrap_or("current"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The item id and curation request a `curate` command stands for.
+fn editor_request(action: CurateCommand) -> (String, crate::curate::CurationRequest) {
+    use crate::curate::{Action, CurationRequest};
+    let with_action = |id: String, action: Action| {
+        (
+            id,
+            CurationRequest {
+                action: Some(action),
+                ..CurationRequest::default()
+            },
+        )
+    };
+    match action {
+        CurateCommand::Include { id } => with_action(id, Action::Include),
+        CurateCommand::Exclude { id } => with_action(id, Action::Exclude),
+        CurateCommand::Pin { id } => with_action(id, Action::Pin),
+        CurateCommand::Unpin { id } => with_action(id, Action::Unpin),
+        CurateCommand::Edit {
+            id,
+            title,
+            summary,
+            date,
+        } => (
+            id,
+            CurationRequest {
+                action: None,
+                title,
+                summary,
+                date,
+            },
+        ),
     }
 }
 

@@ -25,7 +25,31 @@ pub fn run(config: Config) -> Result<ExitCode> {
     let store = open_store(&config)?;
     let client = http_client(&config)?;
     let runtime = runtime()?;
-    let result = runtime.block_on(Daemon::new(config, store, client).run());
+    // ---- server hook (branch `server`): the HTTP server (site, /healthz,
+    // /metrics, editor UI and API) runs beside the scheduler on the same
+    // store and stops after it. It keeps the config it started with.
+    // A port in use is logged and the daemon goes on fetching (the site
+    // may be served by another web server); a bad token file stops it.
+    let result = runtime.block_on(async {
+        let server = match crate::server::start(Arc::new(config.clone()), Arc::clone(&store)).await
+        {
+            Ok(server) => Some(server),
+            Err(error @ crate::server::ServerError::Bind { .. }) => {
+                tracing::error!(error = %error, "running without the HTTP server");
+                None
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let result = Daemon::new(config, store, client).run().await;
+        if let Some(Err(error)) = match server {
+            Some(server) => Some(server.stop().await),
+            None => None,
+        } {
+            tracing::warn!(error = %error, "the HTTP server did not stop cleanly");
+        }
+        result
+    });
+    // ---- end server hook
     // Parsing runs on blocking threads that cannot be cancelled; do not wait
     // for them past the grace period.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);

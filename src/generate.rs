@@ -3,7 +3,7 @@
 //! `publish`. Read-only on the store.
 
 use crate::config::Config;
-use crate::model::{Curation, CurationState, Digest, DigestStatus, Item};
+use crate::model::{Curation, CurationState, Digest, DigestStatus, FrozenEntry, Item};
 use crate::publish::{
     self, DigestEntry, DigestPage, FeedEntry, PublishError, SiteInfo, WriteReport,
 };
@@ -129,6 +129,25 @@ fn draft_page(
     moved_in: &HashMap<NaiveDate, Vec<String>>,
     start: NaiveDate,
 ) -> Result<DigestPage, StoreError> {
+    let items = period_items(store, site, curations, moved_in, start)?;
+    Ok(DigestPage {
+        start,
+        published: false,
+        published_at: None,
+        entries: ordered_entries(&items, curations, site),
+    })
+}
+
+/// Every stored item that belongs to the period starting at `start`: those
+/// dated in it, less those an editor dated elsewhere, plus those an editor
+/// dated into it. Unordered; excluded and duplicate items included.
+fn period_items(
+    store: &Store,
+    site: &SiteInfo,
+    curations: &HashMap<String, Curation>,
+    moved_in: &HashMap<NaiveDate, Vec<String>>,
+    start: NaiveDate,
+) -> Result<Vec<Item>, StoreError> {
     let (from, to) = site.period.bounds(start, site.timezone);
     let mut items = store.items_between(from, to)?;
     // Items an editor dated into another period leave this one...
@@ -148,6 +167,15 @@ fn draft_page(
             }
         }
     }
+    Ok(items)
+}
+
+/// The entries a draft shows, in display order.
+fn ordered_entries(
+    items: &[Item],
+    curations: &HashMap<String, Curation>,
+    site: &SiteInfo,
+) -> Vec<DigestEntry> {
     let mut entries: Vec<(Option<i64>, DigestEntry)> = items
         .iter()
         .filter(|item| shown_by_default(item, curations.get(&item.id)))
@@ -167,14 +195,11 @@ fn draft_page(
             .then_with(|| b.date.cmp(&a.date))
             .then_with(|| a.id.cmp(&b.id))
     });
-    Ok(DigestPage {
-        start,
-        published: false,
-        published_at: None,
-        entries: entries.into_iter().map(|(_, entry)| entry).collect(),
-    })
+    entries.into_iter().map(|(_, entry)| entry).collect()
 }
 
+/// A published digest as it was frozen. Digests published before entries
+/// were frozen (only ids kept) are rendered from the current items.
 fn published_page(
     store: &Store,
     site: &SiteInfo,
@@ -183,9 +208,13 @@ fn published_page(
     start: NaiveDate,
 ) -> Result<DigestPage, StoreError> {
     let mut entries = Vec::with_capacity(digest.items.len());
-    for id in &digest.items {
-        if let Some(item) = store.item(id)? {
-            entries.push(digest_entry(&item, curations.get(id), site));
+    if !digest.entries.is_empty() || digest.items.is_empty() {
+        entries.extend(digest.entries.iter().map(thawed_entry));
+    } else {
+        for id in &digest.items {
+            if let Some(item) = store.item(id)? {
+                entries.push(digest_entry(&item, curations.get(id), site));
+            }
         }
     }
     Ok(DigestPage {
@@ -239,4 +268,92 @@ fn feed_entry(item: &Item, curation: Option<&Curation>) -> FeedEntry {
         author: item.author.clone(),
         tags: item.tags.clone(),
     }
+}
+
+/// A digest entry as kept in a published `Digest`.
+pub fn frozen_entry(entry: &DigestEntry) -> FrozenEntry {
+    FrozenEntry {
+        id: entry.id.clone(),
+        date: entry.date,
+        title: entry.title.clone(),
+        url: entry.url.clone(),
+        summary: entry.summary.clone(),
+        also_at: entry.also_at.clone(),
+        undated: entry.undated,
+        pinned: entry.pinned,
+        source: entry.source.clone(),
+    }
+}
+
+fn thawed_entry(frozen: &FrozenEntry) -> DigestEntry {
+    DigestEntry {
+        id: frozen.id.clone(),
+        date: frozen.date,
+        title: frozen.title.clone(),
+        url: frozen.url.clone(),
+        summary: frozen.summary.clone(),
+        also_at: frozen.also_at.clone(),
+        undated: frozen.undated,
+        pinned: frozen.pinned,
+        source: frozen.source.clone(),
+    }
+}
+
+/// One period as an editor sees it: what the digest shows now (frozen when
+/// published), and the period's items it leaves out.
+#[derive(Debug, Clone)]
+pub struct PeriodView {
+    pub page: DigestPage,
+    /// Items of the period an editor excluded, newest first.
+    pub excluded: Vec<DigestEntry>,
+    /// The draft order of the period's items (for a draft this is
+    /// `page.entries`); ranks are rewritten from it when an item moves.
+    pub draft: Vec<DigestEntry>,
+}
+
+/// The view of the period starting at `start` (already a period start).
+pub fn period_view(
+    store: &Store,
+    site: &SiteInfo,
+    start: NaiveDate,
+) -> Result<PeriodView, StoreError> {
+    let curations: HashMap<String, Curation> = store.curations().collect::<Result<_, _>>()?;
+    let mut moved_in: HashMap<NaiveDate, Vec<String>> = HashMap::new();
+    for (id, curation) in &curations {
+        if let Some(day) = curation.date {
+            moved_in
+                .entry(site.period.start_of(day))
+                .or_default()
+                .push(id.clone());
+        }
+    }
+    let items = period_items(store, site, &curations, &moved_in, start)?;
+    let draft = ordered_entries(&items, &curations, site);
+    let mut excluded: Vec<DigestEntry> = items
+        .iter()
+        .filter(|item| {
+            curations
+                .get(&item.id)
+                .is_some_and(|c| c.state == CurationState::Excluded)
+        })
+        .map(|item| digest_entry(item, curations.get(&item.id), site))
+        .collect();
+    excluded.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.id.cmp(&b.id)));
+    let key = start.format("%Y-%m-%d").to_string();
+    let page = match store.digest(&key)? {
+        Some(digest) if digest.status == DigestStatus::Published => {
+            published_page(store, site, &curations, &digest, start)?
+        }
+        _ => DigestPage {
+            start,
+            published: false,
+            published_at: None,
+            entries: draft.clone(),
+        },
+    };
+    Ok(PeriodView {
+        page,
+        excluded,
+        draft,
+    })
 }

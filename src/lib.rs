@@ -8,7 +8,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod curate;
 pub mod daemon;
+pub mod editor_cli;
 pub mod fetch;
 pub mod generate;
 pub mod logging;
@@ -18,6 +20,7 @@ pub mod pipeline;
 pub mod process;
 pub mod publish;
 pub mod schedule;
+pub mod server;
 pub mod source;
 pub mod store;
 pub mod systemd;

@@ -186,7 +186,7 @@ pub enum DigestStatus {
 }
 
 /// A digest period's state. A draft is computed from the store each time;
-/// publishing freezes the list of item ids.
+/// publishing freezes the list of item ids and the entries as rendered.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Digest {
     /// The period key: its first day, `YYYY-MM-DD`.
@@ -197,6 +197,27 @@ pub struct Digest {
     pub items: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<DateTime<Utc>>,
+    /// The entries exactly as published (set when published), so a later
+    /// refetch, curation or regenerate cannot change a published digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<FrozenEntry>,
+}
+
+/// One digest line as it was when the digest was published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrozenEntry {
+    pub id: String,
+    pub date: chrono::NaiveDate,
+    pub title: String,
+    pub url: String,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_at: Vec<String>,
+    #[serde(default)]
+    pub undated: bool,
+    #[serde(default)]
+    pub pinned: bool,
+    pub source: String,
 }
 
 #[cfg(test)]

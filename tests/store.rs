@@ -145,6 +145,7 @@ fn export_then_import_restores_every_record() {
             status: DigestStatus::Published,
             items: vec!["a".into()],
             published_at: None,
+            entries: Vec::new(),
         })
         .expect("digest");
     let mut dump = Vec::new();
