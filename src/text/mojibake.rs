@@ -10,11 +10,15 @@
 //!   (handled by the plain mapping) or drop them, and often drop 0xAD (the
 //!   soft hyphen) as well. A dropped byte is always a
 //!   UTF-8 continuation byte, so it shows as a character one byte short; the
-//!   missing byte and its position are guessed from Chinese character and
-//!   in-word pair frequencies (`hanzi_weights.txt`, from the jieba word
-//!   list). Measured on damaged seed and WeChat pages, that picks the right
-//!   character for 89% of damaged ones (69% without the pairs). Pairs of
-//!   equally common words ("颁发"/"面向") stay beyond it.
+//!   missing byte and its position are guessed with a word model: each
+//!   clause is read as its most probable segmentation into jieba words
+//!   (`hanzi_words.txt`), times each character's overall frequency
+//!   (`hanzi_weights.txt`); and a run of damaged characters that recurs in
+//!   a document is read the same way everywhere unless one place clearly
+//!   says otherwise ([`repair_with_context`] lets a title borrow its body).
+//!   On seeds and corpora damaged like seed 002 that restores 84.1% of
+//!   damaged characters (82.4% with character and in-word pair weights
+//!   alone). Pairs of equally common words ("颁发"/"面向") stay beyond it.
 //! * Real Latin-1 text ("café", "Grüße") must be left alone. It almost never
 //!   forms valid multi-byte UTF-8 sequences, so repair requires at least one
 //!   clean sequence and lets bytes that fit no sequence ("strays") stay as
@@ -23,6 +27,7 @@
 //!   characters than the input.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use encoding_rs::{WINDOWS_1252, WINDOWS_1254};
@@ -35,14 +40,20 @@ const DROPPABLE_BYTES: [u8; 8] = [0x81, 0x8D, 0x8E, 0x8F, 0x90, 0x9D, 0x9E, 0xAD
 /// At most one stray per this many clean sequences (see the module doc).
 const CLEAN_PER_STRAY: usize = 10;
 
-/// Context pairs count more than a character's own frequency: the same
-/// missing byte yields both 及 and 半, and only the neighbours can tell.
-const PAIR_WEIGHT: u32 = 2;
-
 /// Repair UTF-8 text that was misread as cp1252/Latin-1 and saved again.
 /// Returns `None` when the text does not look like such mojibake or the
 /// repair is not clearly right.
 pub fn repair(text: &str) -> Option<String> {
+    repair_with_context(text, "")
+}
+
+/// Like [`repair`], for one field of a document whose other fields are
+/// `context` (e.g. the title, with the description and body as context).
+/// A damaged word that recurs in the document is read the same way
+/// throughout unless one place clearly says otherwise, so a short title
+/// borrows the evidence of the body. `context` is only read; text that is
+/// not mojibake there is ignored.
+pub fn repair_with_context(text: &str, context: &str) -> Option<String> {
     if !text.chars().any(|c| matches!(c, '\u{C2}'..='\u{F4}' | 'ğ')) {
         return None;
     }
@@ -51,8 +62,16 @@ pub fn repair(text: &str) -> Option<String> {
     if !counts.clearly_mojibake() {
         return None;
     }
-    let repaired = resolve(&slots);
+    let context_slots = damaged_slots(context).unwrap_or_default();
+    let repaired = resolve(&slots, &context_slots);
     (suspicious_count(&repaired) < suspicious_count(text)).then_some(repaired)
+}
+
+/// The slots of `text` when it is clearly mojibake.
+fn damaged_slots(text: &str) -> Option<Vec<Slot>> {
+    let units: Vec<Unit> = text.chars().map(Unit::from_char).collect();
+    let (slots, counts) = decode_units(&units);
+    counts.clearly_mojibake().then_some(slots)
 }
 
 /// A character of the damaged text: the byte it was decoded from, or itself
@@ -180,91 +199,459 @@ fn with_one_byte_restored(bytes: &[u8]) -> Vec<char> {
     candidates
 }
 
-/// Turn slots into text, picking each guess by frequency and context.
-fn resolve(slots: &[Slot]) -> String {
-    let weights = weights();
-    let mut out = String::with_capacity(slots.len() * 3);
-    let mut previous: Option<char> = None;
-    for (index, slot) in slots.iter().enumerate() {
-        let c = match slot {
-            Slot::Known(c) => *c,
-            Slot::Guess(candidates) => {
-                let next = match slots.get(index + 1) {
-                    Some(Slot::Known(c)) => Some(*c),
-                    _ => None,
-                };
-                weights.best(candidates, previous, next)
+/// Turn slots into text, choosing each guessed character with the word
+/// model. `context` holds other damaged text of the same document (e.g. the
+/// body when repairing the title): it is read, never returned.
+fn resolve(slots: &[Slot], context: &[Slot]) -> String {
+    let model = word_model();
+    let fixed = document_readings(model, &[slots, context]);
+    let mut chosen: HashMap<usize, char> = HashMap::new();
+    for clause in clauses(slots) {
+        let positions = clause_positions(model, slots, clause.clone(), &fixed, 0);
+        let (_, chars) = best_path(model, &positions);
+        for (offset, c) in chars.into_iter().enumerate() {
+            if matches!(slots[clause.start + offset], Slot::Guess(_)) {
+                chosen.insert(clause.start + offset, c);
             }
-        };
-        out.push(c);
-        previous = Some(c);
+        }
+    }
+    slots
+        .iter()
+        .enumerate()
+        .map(|(index, slot)| match slot {
+            Slot::Known(c) => *c,
+            Slot::Guess(candidates) => chosen.get(&index).copied().unwrap_or(candidates[0]),
+        })
+        .collect()
+}
+
+/// Characters the word model segments: CJK ideographs.
+fn is_hanzi(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
+}
+
+/// Runs of slots the word model reads as one stretch of Chinese (split at
+/// anything else: punctuation, Latin, spaces), keeping only runs that hold
+/// a guess.
+fn clauses(slots: &[Slot]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut has_guess = false;
+    for (index, slot) in slots.iter().enumerate() {
+        match slot {
+            Slot::Guess(_) => has_guess = true,
+            Slot::Known(c) if is_hanzi(*c) => {}
+            Slot::Known(_) => {
+                if has_guess {
+                    out.push(start..index);
+                }
+                start = index + 1;
+                has_guess = false;
+            }
+        }
+    }
+    if has_guess {
+        out.push(start..slots.len());
     }
     out
 }
 
-/// Character and pair frequencies (natural log of jieba word counts).
-struct Weights {
-    chars: HashMap<char, u8>,
-    pairs: HashMap<(char, char), u8>,
+/// The characters each slot of a clause may be. Guesses keep only the
+/// candidates the model knows (when any), and `fixed` (keyed by document
+/// part and slot index) pins a guess to one reading.
+fn clause_positions(
+    model: &WordModel,
+    slots: &[Slot],
+    clause: Range<usize>,
+    fixed: &HashMap<(usize, usize), char>,
+    part: usize,
+) -> Vec<Vec<char>> {
+    clause
+        .map(|index| match &slots[index] {
+            Slot::Known(c) => vec![*c],
+            Slot::Guess(candidates) => match fixed.get(&(part, index)) {
+                Some(&c) => vec![c],
+                None => model.plausible(candidates),
+            },
+        })
+        .collect()
 }
 
-impl Weights {
-    fn best(&self, candidates: &[char], previous: Option<char>, next: Option<char>) -> char {
-        let mut best = candidates[0];
-        let mut best_score = 0;
-        for (i, &c) in candidates.iter().enumerate() {
-            let score = self.score(c, previous, next);
-            if i == 0 || score > best_score {
-                best = c;
-                best_score = score;
+/// Runs of at least this many adjacent guesses are treated as one damaged
+/// word when it recurs in a document (single guesses recur with different
+/// meanings too often: 发 and 向 lose bytes to the same pair).
+const MIN_WORD_GUESSES: usize = 2;
+
+/// How much better (deci-nats) an occurrence's own reading must score than
+/// the document's to keep it: a likelihood ratio of about 20.
+const STRONG_LOCAL_EVIDENCE: Score = 30;
+
+/// At most this many readings of one recurring damaged word are compared.
+const MAX_READINGS: usize = 256;
+
+/// One occurrence of a damaged word: where it is and the clause around it.
+struct Occurrence {
+    part: usize,
+    first: usize,
+    clause: Range<usize>,
+}
+
+/// The same damaged byte sequence recurring in one document most likely
+/// stands for the same word each time. For every run of adjacent guesses
+/// that recurs, pick the reading with the best total score over all its
+/// occurrences; an occurrence keeps its own reading only when its own
+/// context prefers that strongly. Returns the pinned characters.
+fn document_readings(model: &WordModel, parts: &[&[Slot]]) -> HashMap<(usize, usize), char> {
+    let mut by_key: HashMap<Vec<Vec<char>>, Vec<Occurrence>> = HashMap::new();
+    for (part, slots) in parts.iter().enumerate() {
+        for clause in clauses(slots) {
+            for (first, len) in guess_runs(slots, clause.clone()) {
+                let key = (first..first + len)
+                    .map(|index| match &slots[index] {
+                        Slot::Guess(candidates) => model.plausible(candidates),
+                        Slot::Known(c) => vec![*c],
+                    })
+                    .collect();
+                by_key.entry(key).or_default().push(Occurrence {
+                    part,
+                    first,
+                    clause: clause.clone(),
+                });
             }
         }
-        best
     }
-
-    fn score(&self, c: char, previous: Option<char>, next: Option<char>) -> u32 {
-        let pair = |a: Option<char>, b: Option<char>| match (a, b) {
-            (Some(a), Some(b)) => u32::from(self.pairs.get(&(a, b)).copied().unwrap_or(0)),
-            _ => 0,
-        };
-        u32::from(self.chars.get(&c).copied().unwrap_or(0))
-            + PAIR_WEIGHT * (pair(previous, Some(c)) + pair(Some(c), next))
+    let mut fixed = HashMap::new();
+    for (key, occurrences) in by_key {
+        if occurrences.len() < 2 {
+            continue;
+        }
+        let readings = candidate_readings(model, &key, parts, &occurrences);
+        let scores: Vec<Vec<Score>> = occurrences
+            .iter()
+            .map(|occurrence| {
+                readings
+                    .iter()
+                    .map(|reading| {
+                        reading_score(model, parts[occurrence.part], occurrence, reading)
+                    })
+                    .collect()
+            })
+            .collect();
+        let document_best = best_index(
+            (0..readings.len()).map(|r| scores.iter().map(|own| i64::from(own[r])).sum::<i64>()),
+        );
+        for (occurrence, own) in occurrences.iter().zip(&scores) {
+            let own_best = best_index(own.iter().map(|&s| i64::from(s)));
+            let reading = if own[own_best] - own[document_best] > STRONG_LOCAL_EVIDENCE {
+                &readings[own_best]
+            } else {
+                &readings[document_best]
+            };
+            for (offset, &c) in reading.iter().enumerate() {
+                fixed.insert((occurrence.part, occurrence.first + offset), c);
+            }
+        }
     }
+    fixed
 }
 
-fn weights() -> &'static Weights {
-    static WEIGHTS: OnceLock<Weights> = OnceLock::new();
-    WEIGHTS.get_or_init(|| parse_weights(include_str!("hanzi_weights.txt")))
-}
-
-/// Lines are `U|B <TAB> weight <TAB> items`: single characters for `U`,
-/// concatenated pairs for `B`. Malformed lines are skipped.
-fn parse_weights(data: &str) -> Weights {
-    let mut weights = Weights {
-        chars: HashMap::new(),
-        pairs: HashMap::new(),
-    };
-    for line in data.lines().filter(|l| !l.starts_with('#')) {
-        let mut fields = line.split('\t');
-        let (Some(kind), Some(weight), Some(items)) = (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let Ok(weight) = weight.parse::<u8>() else {
-            continue;
-        };
-        let chars: Vec<char> = items.chars().collect();
-        match kind {
-            "U" => weights.chars.extend(chars.iter().map(|&c| (c, weight))),
-            "B" => weights.pairs.extend(
-                chars
-                    .chunks_exact(2)
-                    .map(|pair| ((pair[0], pair[1]), weight)),
-            ),
+/// Maximal runs of at least `MIN_WORD_GUESSES` adjacent guesses in a clause,
+/// as (first slot, length).
+fn guess_runs(slots: &[Slot], clause: Range<usize>) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut run_start = None;
+    let flags = slots[clause.clone()]
+        .iter()
+        .map(|slot| matches!(slot, Slot::Guess(_)))
+        .chain(std::iter::once(false));
+    for (index, is_guess) in (clause.start..).zip(flags) {
+        match (is_guess, run_start) {
+            (true, None) => run_start = Some(index),
+            (false, Some(start)) => {
+                if index - start >= MIN_WORD_GUESSES {
+                    runs.push((start, index - start));
+                }
+                run_start = None;
+            }
             _ => {}
         }
     }
-    weights
+    runs
+}
+
+/// The readings worth comparing for a recurring damaged run: those that
+/// spell a listed word, and each occurrence's own best reading.
+fn candidate_readings(
+    model: &WordModel,
+    key: &[Vec<char>],
+    parts: &[&[Slot]],
+    occurrences: &[Occurrence],
+) -> Vec<Vec<char>> {
+    let mut readings: Vec<Vec<char>> = readings_of(key)
+        .into_iter()
+        .filter(|reading| {
+            model
+                .words
+                .contains_key(&reading.iter().collect::<String>())
+        })
+        .collect();
+    for occurrence in occurrences {
+        let slots = parts[occurrence.part];
+        let positions =
+            clause_positions(model, slots, occurrence.clause.clone(), &HashMap::new(), 0);
+        let (_, chars) = best_path(model, &positions);
+        let offset = occurrence.first - occurrence.clause.start;
+        let own = chars[offset..offset + key.len()].to_vec();
+        if !readings.contains(&own) {
+            readings.push(own);
+        }
+    }
+    readings
+}
+
+/// Every combination of one candidate per position, or none when there
+/// are more than `MAX_READINGS`.
+fn readings_of(positions: &[Vec<char>]) -> Vec<Vec<char>> {
+    let count = positions
+        .iter()
+        .try_fold(1usize, |product, p| product.checked_mul(p.len()));
+    if !matches!(count, Some(1..=MAX_READINGS)) {
+        return Vec::new();
+    }
+    let mut readings = vec![Vec::new()];
+    for position in positions {
+        readings = readings
+            .into_iter()
+            .flat_map(|reading| {
+                position.iter().map(move |&c| {
+                    let mut longer = reading.clone();
+                    longer.push(c);
+                    longer
+                })
+            })
+            .collect();
+    }
+    readings
+}
+
+/// The best score of an occurrence's clause with its damaged word read as
+/// `reading`.
+fn reading_score(
+    model: &WordModel,
+    slots: &[Slot],
+    occurrence: &Occurrence,
+    reading: &[char],
+) -> Score {
+    let mut pinned = HashMap::new();
+    for (offset, &c) in reading.iter().enumerate() {
+        pinned.insert((0, occurrence.first + offset), c);
+    }
+    let positions = clause_positions(model, slots, occurrence.clause.clone(), &pinned, 0);
+    best_path(model, &positions).0
+}
+
+/// Index of the largest value (the first on ties).
+fn best_index(values: impl Iterator<Item = i64>) -> usize {
+    let mut best = (0, i64::MIN);
+    for (index, value) in values.enumerate() {
+        if value > best.1 {
+            best = (index, value);
+        }
+    }
+    best.0
+}
+
+/// Log-probabilities in deci-nats (10 × ln p), the unit of `hanzi_words.txt`.
+type Score = i32;
+
+/// A character the word list lacks (rare CJK, symbols): below every listed
+/// word, so a known candidate always beats it.
+const UNKNOWN_WORD: Score = -250;
+
+/// Punctuation that loses a byte to the same damage (” is E2 80 9D). The
+/// word list has none; set by hand, as likely as a common word, which beats
+/// the rare symbols and CJK Extension A characters they compete with.
+const PUNCTUATION: [(char, Score); 6] = [
+    ('”', -50),
+    ('、', -45),
+    ('！', -55),
+    ('【', -70),
+    ('〝', -150),
+    ('〞', -150),
+];
+
+/// Weight of a character's overall frequency (`hanzi_weights.txt`, natural
+/// log of its count over all jieba words) against the word model, in
+/// deci-nats per nat. Jieba's counts of a character standing alone are a
+/// poor guide to how common it is (位 alone is rarer than 住 alone); the
+/// product of both models measured best (see the accuracy test).
+const CHARACTER_WEIGHT: Score = 5;
+
+/// Longest word in the list, in characters.
+const MAX_WORD_CHARS: usize = 4;
+
+/// At most this many spellings are looked up for one span of a clause.
+const MAX_SPELLINGS: usize = 64;
+
+/// A word of a clause lattice: where it starts, what it says, its score.
+struct LatticeWord {
+    start: usize,
+    chars: Vec<char>,
+    score: Score,
+}
+
+/// Jieba's word list (unigram log-probabilities) and overall character
+/// frequencies. A clause scores as its most probable segmentation into
+/// words, as jieba segments, plus the frequency of each character in it.
+struct WordModel {
+    words: HashMap<String, Score>,
+    characters: HashMap<char, u8>,
+}
+
+impl WordModel {
+    /// The candidates worth considering: those the word list knows (or
+    /// listed punctuation), or all of them when it knows none.
+    fn plausible(&self, candidates: &[char]) -> Vec<char> {
+        let known: Vec<char> = candidates
+            .iter()
+            .copied()
+            .filter(|&c| self.single(c) > UNKNOWN_WORD)
+            .collect();
+        if known.is_empty() {
+            candidates.to_vec()
+        } else {
+            known
+        }
+    }
+
+    /// Score of a character read as a word on its own.
+    fn single(&self, c: char) -> Score {
+        if let Some(&(_, score)) = PUNCTUATION.iter().find(|(p, _)| *p == c) {
+            return score;
+        }
+        let mut buffer = [0; 4];
+        self.words
+            .get(c.encode_utf8(&mut buffer) as &str)
+            .copied()
+            .unwrap_or(UNKNOWN_WORD)
+    }
+
+    /// Each position holds exactly one character in any segmentation, so
+    /// this term never favours one segmentation over another; it only
+    /// weighs the candidates.
+    fn character_score(&self, chars: &[char]) -> Score {
+        chars
+            .iter()
+            .map(|c| CHARACTER_WEIGHT * Score::from(self.characters.get(c).copied().unwrap_or(0)))
+            .sum()
+    }
+
+    /// Every word the clause could hold, single characters always included.
+    fn lattice(&self, positions: &[Vec<char>]) -> Vec<LatticeWord> {
+        let mut words = Vec::new();
+        for start in 0..positions.len() {
+            for &c in &positions[start] {
+                let score = self.single(c) + self.character_score(&[c]);
+                words.push(LatticeWord {
+                    start,
+                    chars: vec![c],
+                    score,
+                });
+            }
+            let longest = MAX_WORD_CHARS.min(positions.len() - start);
+            for len in 2..=longest {
+                let span = &positions[start..start + len];
+                for spelling in readings_of(span).into_iter().take(MAX_SPELLINGS) {
+                    let text: String = spelling.iter().collect();
+                    if let Some(&score) = self.words.get(&text) {
+                        let score = score + self.character_score(&spelling);
+                        words.push(LatticeWord {
+                            start,
+                            chars: spelling,
+                            score,
+                        });
+                    }
+                }
+            }
+        }
+        words
+    }
+}
+
+/// The best-scoring reading of a clause (max-probability segmentation over
+/// the lattice of candidate words) and the character it picks at each
+/// position.
+fn best_path(model: &WordModel, positions: &[Vec<char>]) -> (Score, Vec<char>) {
+    let n = positions.len();
+    let words = model.lattice(positions);
+    // best[k]: best score of positions[..k]; back[k]: the word ending there.
+    let mut best = vec![Score::MIN; n + 1];
+    let mut back: Vec<Option<usize>> = vec![None; n + 1];
+    best[0] = 0;
+    let mut by_start: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (index, word) in words.iter().enumerate() {
+        by_start[word.start].push(index);
+    }
+    for start in 0..n {
+        if best[start] == Score::MIN {
+            continue;
+        }
+        for &index in &by_start[start] {
+            let word = &words[index];
+            let end = start + word.chars.len();
+            let total = best[start] + word.score;
+            if total > best[end] {
+                best[end] = total;
+                back[end] = Some(index);
+            }
+        }
+    }
+    let mut chars = vec!['\0'; n];
+    let mut end = n;
+    while let Some(index) = back[end] {
+        let word = &words[index];
+        chars[word.start..end].copy_from_slice(&word.chars);
+        end = word.start;
+    }
+    (best[n], chars)
+}
+
+fn word_model() -> &'static WordModel {
+    static MODEL: OnceLock<WordModel> = OnceLock::new();
+    MODEL.get_or_init(|| WordModel {
+        words: parse_words(include_str!("hanzi_words.txt")),
+        characters: parse_characters(include_str!("hanzi_weights.txt")),
+    })
+}
+
+/// Lines of `hanzi_words.txt`: `W <TAB> weight <TAB> words separated by
+/// spaces`. Malformed lines are skipped.
+fn parse_words(data: &str) -> HashMap<String, Score> {
+    let mut words = HashMap::new();
+    for line in data.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if let ["W", weight, list] = fields.as_slice() {
+            if let Ok(weight) = weight.parse::<Score>() {
+                words.extend(list.split(' ').map(|word| (word.to_string(), weight)));
+            }
+        }
+    }
+    words
+}
+
+/// The `U` lines of `hanzi_weights.txt`: `U <TAB> weight <TAB> characters`.
+/// Malformed lines are skipped.
+fn parse_characters(data: &str) -> HashMap<char, u8> {
+    let mut characters = HashMap::new();
+    for line in data.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if let ["U", weight, list] = fields.as_slice() {
+            if let Ok(weight) = weight.parse::<u8>() {
+                characters.extend(list.chars().map(|c| (c, weight)));
+            }
+        }
+    }
+    characters
 }
 
 /// The byte that cp1252, cp1254 or Latin-1 decode to `c`, if any. Latin-1
@@ -349,10 +736,13 @@ mod tests {
     #[test]
     fn seed_002_title_and_description() {
         let seed = shared("seeds/002_98c1ca13551a9356.txt");
-        let title = repair(&front_matter_value(&seed, "title")).expect("title is mojibake");
+        let body = seed.splitn(3, "---\n").nth(2).expect("front matter");
+        let title = repair_with_context(&front_matter_value(&seed, "title"), body)
+            .expect("title is mojibake");
         // The last two characters each lost a byte; "颁发" and "面向" are
-        // both common words that fit the remaining bytes, and character
-        // statistics cannot tell them apart (see the module doc).
+        // both common words that fit the remaining bytes, and neither the
+        // word model nor the body's three other occurrences tell them apart
+        // (see the module doc).
         assert!(
             title.starts_with("云原生社区 2020 年度总结及证书"),
             "{title}"
@@ -413,6 +803,86 @@ mod tests {
         }
     }
 
+    /// Clean Chinese text from the seeds and corpora, as readers get it.
+    fn clean_chinese_texts() -> Vec<(&'static str, String)> {
+        let mut texts = vec![
+            ("seed 000", shared("seeds/000_99cda888b8fb363e.txt")),
+            ("seed 003", shared("seeds/003_36a4fbbe9fc21027.txt")),
+        ];
+        for page in ["gmw", "qq", "youth", "pixnet"] {
+            let path =
+                format!("corpora/readability-testpages/test/test-pages/{page}/expected.html");
+            texts.push((page, crate::text::html::to_text(&shared(&path))));
+        }
+        for page in [
+            "article_detail_backgroud-image",
+            "article_detail_mpvoice",
+            "article_detail_qqmusic",
+            "bitsea-history",
+            "search-gaokao-article",
+            "wapindex-wap-0612-wap_8-0",
+        ] {
+            let path = format!("corpora/wechat-wechatsogou/test/file/{page}.html");
+            texts.push((page, crate::text::html::to_text(&shared(&path))));
+        }
+        texts
+    }
+
+    /// How many droppable continuation bytes a character's UTF-8 form has.
+    fn droppable_bytes_in(c: char) -> usize {
+        let mut buffer = [0; 4];
+        c.encode_utf8(&mut buffer)
+            .bytes()
+            .skip(1)
+            .filter(|b| DROPPABLE_BYTES.contains(b))
+            .count()
+    }
+
+    /// Damage `original` like seed 002, repair it, and count the damaged
+    /// characters (those that lost one byte) that came back right.
+    /// Characters that lose two bytes cannot be restored and are left out
+    /// of the text beforehand.
+    fn damaged_characters_restored(original: &str) -> (usize, usize) {
+        let original: String = original
+            .chars()
+            .filter(|&c| droppable_bytes_in(c) < 2)
+            .collect();
+        let damaged = damage(&original);
+        let repaired = repair(&damaged).unwrap_or(damaged);
+        let total = original
+            .chars()
+            .filter(|&c| droppable_bytes_in(c) == 1)
+            .count();
+        if repaired.chars().count() != original.chars().count() {
+            return (0, total);
+        }
+        let right = original
+            .chars()
+            .zip(repaired.chars())
+            .filter(|&(a, b)| droppable_bytes_in(a) == 1 && a == b)
+            .count();
+        (right, total)
+    }
+
+    #[test]
+    fn damaged_characters_of_real_chinese_text_are_restored() {
+        let (mut right, mut total) = (0, 0);
+        for (name, text) in clean_chinese_texts() {
+            let (r, t) = damaged_characters_restored(&text);
+            assert!(t > 0, "{name} has no damaged characters");
+            eprintln!("{name}: {r}/{t}");
+            right += r;
+            total += t;
+        }
+        eprintln!(
+            "damaged characters restored: {right}/{total} = {:.1}%",
+            right as f64 * 100.0 / total as f64
+        );
+        // Measured: 3647/4339 = 84.1% (82.4% with character and pair
+        // weights alone, before the word model and document consistency).
+        assert!(right * 100 >= total * 84, "{right}/{total}");
+    }
+
     #[test]
     fn cp1252_mojibake_keeping_c1_controls_is_exact() {
         let original = "云原生社区 2020 年度总结及证书颁发。It’s “done”.";
@@ -450,6 +920,18 @@ mod tests {
     fn mixed_real_and_damaged_text_keeps_real_characters() {
         let text = format!("云原生: {}", damage("社区年度总结"));
         assert_eq!(repair(&text).as_deref(), Some("云原生: 社区年度总结"));
+    }
+
+    #[test]
+    fn context_that_is_not_mojibake_changes_nothing() {
+        let text = damage("云原生社区年度总结及证书颁发");
+        for context in ["", "plain ascii", "café", "云原生社区"] {
+            assert_eq!(
+                repair_with_context(&text, context),
+                repair(&text),
+                "{context}"
+            );
+        }
     }
 
     #[test]
