@@ -129,12 +129,15 @@ fn read_post(site: &MarkdownSite<'_>, file: &Path) -> Result<Option<RawEntry>, S
     if meta.flag("draft") {
         return Ok(None);
     }
+    // Title and description are short: the damaged body tells the repair
+    // which reading of an ambiguous byte run the document uses.
+    let raw_body = body;
     let body = repaired(body);
     let body_html = body_to_html(&body);
     let file_slug = file_slug(site.root, file);
     let title = meta
         .text("title")
-        .map(|t| repaired(&t))
+        .map(|t| repaired_in(&t, raw_body))
         .filter(|t| !t.trim().is_empty())
         .or_else(|| first_heading(&body))
         .unwrap_or_else(|| file_slug.clone());
@@ -145,7 +148,7 @@ fn read_post(site: &MarkdownSite<'_>, file: &Path) -> Result<Option<RawEntry>, S
     let summary = ["description", "summary", "excerpt"]
         .iter()
         .find_map(|key| meta.text(key))
-        .map(|s| repaired(&s))
+        .map(|s| repaired_in(&s, raw_body))
         .filter(|s| !s.trim().is_empty());
     let mut tags: Vec<String> = Vec::new();
     for tag in meta.list("tags").into_iter().chain(meta.list("categories")) {
@@ -183,6 +186,11 @@ fn read_post(site: &MarkdownSite<'_>, file: &Path) -> Result<Option<RawEntry>, S
 /// Repair text that was once mis-saved as Latin-1/cp1252.
 fn repaired(text: &str) -> String {
     mojibake::repair(text).unwrap_or_else(|| text.to_string())
+}
+
+/// Repair a field using the rest of the document as context.
+fn repaired_in(text: &str, context: &str) -> String {
+    mojibake::repair_with_context(text, context).unwrap_or_else(|| text.to_string())
 }
 
 /// Split front matter from the body; a file without any is all body.
