@@ -143,7 +143,7 @@ fn reported(lines: &[String]) -> Vec<(String, usize)> {
 
 fn write_config(dir: &Path, server: &TestServer, extra: &str, sources: &[&str]) -> PathBuf {
     let mut config = format!(
-        "[store]\npath = \"db\"\n[output]\ndir = \"public\"\n\
+        "[store]\npath = \"db\"\n[output]\ndir = \"public\"\n[server]\nlisten = \"127.0.0.1:0\"\n\
          [schedule]\ncron = \"* * * * * *\"\njitter_secs = 0\n\
          [fetch]\nmin_host_interval_ms = 0\nper_host = 8\nretries = 0\ntimeout_secs = 60\nmin_refresh_secs = 1\n{extra}\n"
     );
