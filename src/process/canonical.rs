@@ -99,18 +99,42 @@ pub fn canonical_url(url: &str) -> Option<String> {
 /// known once the page is read. `None` for anything else.
 pub fn wechat_key(url: &str) -> Option<String> {
     let parsed = Url::parse(url.trim()).ok()?;
-    if !matches!(parsed.scheme(), "http" | "https") || !is_wechat(&parsed) {
+    if !is_wechat(&parsed) {
         return None;
     }
-    long_wechat_key(&parsed).or_else(|| short_wechat_key(&parsed))
+    wechat_key_by_shape(&parsed)
+}
+
+/// Like [`wechat_key`], judged by the URL's path and query alone, whatever
+/// the host: links a `wechat` source is given are articles by definition
+/// (and tests serve them from 127.0.0.1).
+pub fn wechat_article_key(url: &str) -> Option<String> {
+    wechat_key_by_shape(&Url::parse(url.trim()).ok()?)
+}
+
+/// The story identity of a WeChat article (item ids derive from it).
+pub fn wechat_identity(biz: &str, mid: &str, idx: &str) -> String {
+    format!("wx:{biz}:{mid}:{idx}")
+}
+
+fn wechat_key_by_shape(url: &Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    match wechat_long_parts(url) {
+        Some((biz, mid, idx)) => Some(wechat_identity(&biz, &mid, &idx)),
+        None => short_wechat_key(url),
+    }
 }
 
 fn is_wechat(url: &Url) -> bool {
     url.host_str() == Some(WECHAT_HOST)
 }
 
-/// `wx:{biz}:{mid}:{idx}` when the query names an article.
-fn long_wechat_key(url: &Url) -> Option<String> {
+/// `(biz, mid, idx)` when the path and query name an article (`/s?__biz=…`,
+/// also `/s/?…` and `/mp/appmsg/show?…`, with `appmsgid`/`itemidx` as
+/// older names of `mid`/`idx`), whatever the host.
+pub fn wechat_long_parts(url: &Url) -> Option<(String, String, String)> {
     let path = url.path();
     if !matches!(path, "/s" | "/s/" | "/mp/appmsg/show") {
         return None;
@@ -134,7 +158,7 @@ fn long_wechat_key(url: &Url) -> Option<String> {
         && is_number(&mid)
         && !idx.is_empty()
         && is_number(&idx);
-    valid.then(|| format!("wx:{biz}:{mid}:{idx}"))
+    valid.then_some((biz, mid, idx))
 }
 
 /// `wxs:{slug}` for `/s/<slug>` (one trailing slash tolerated).
@@ -194,7 +218,9 @@ fn clean_query(query: &str, wechat: bool) -> String {
 }
 
 /// True for parameters that only track clicks or (on WeChat) sessions.
-fn is_tracking_param(key: &str, wechat: bool) -> bool {
+/// Whether a query parameter only tracks the reader (`utm_*`, click ids;
+/// on WeChat also the session and sharing chain).
+pub(crate) fn is_tracking_param(key: &str, wechat: bool) -> bool {
     let key = key.to_ascii_lowercase();
     // CSDN writes `depth_1-utm_source`; the `-utm_` infix marks the same tags.
     if key.starts_with("utm_") || key.contains("-utm_") {

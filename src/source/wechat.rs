@@ -58,81 +58,9 @@ impl WechatError {
 
 // ---- identity -----------------------------------------------------------------
 
-/// How a link names its article, read from the URL's shape (path and
-/// query) whatever the host: links in a wechat source's file are articles
-/// by definition, and tests serve them from 127.0.0.1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArticleKey {
-    /// `/s?__biz=…&mid=…&idx=…` (also `appmsgid`/`itemidx`, `/mp/appmsg/show`).
-    Long {
-        biz: String,
-        mid: String,
-        idx: String,
-    },
-    /// `/s/<slug>`: the long form is only known once the page is read.
-    Short { slug: String },
-}
-
-impl ArticleKey {
-    /// `wx:{biz}:{mid}:{idx}` or `wxs:{slug}`.
-    pub fn identity(&self) -> String {
-        match self {
-            ArticleKey::Long { biz, mid, idx } => identity_of(biz, mid, idx),
-            ArticleKey::Short { slug } => format!("wxs:{slug}"),
-        }
-    }
-}
-
-/// The story identity of an article (the item id is derived from it).
-pub fn identity_of(biz: &str, mid: &str, idx: &str) -> String {
-    format!("wx:{biz}:{mid}:{idx}")
-}
-
-/// The key of an article link, `None` for other URLs.
-///
-/// (`process::canonical::wechat_key` does the same for mp.weixin.qq.com
-/// only; this one keys on shape so loopback test servers work too.)
-pub fn article_key(url: &str) -> Option<ArticleKey> {
-    if let Some((biz, mid, idx)) = long_key_parts(url) {
-        return Some(ArticleKey::Long { biz, mid, idx });
-    }
-    let parsed = url::Url::parse(url.trim()).ok()?;
-    let slug = parsed.path().strip_prefix("/s/")?;
-    let slug = slug.strip_suffix('/').unwrap_or(slug);
-    let valid = !slug.is_empty()
-        && slug.len() <= 64
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    valid.then(|| ArticleKey::Short {
-        slug: slug.to_string(),
-    })
-}
-
-/// `(biz, mid, idx)` of a long-form article link.
+/// `(biz, mid, idx)` of a long-form article link, any host.
 pub(crate) fn long_key_parts(url: &str) -> Option<(String, String, String)> {
-    let parsed = url::Url::parse(url.trim()).ok()?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || !matches!(parsed.path(), "/s" | "/s/" | "/mp/appmsg/show")
-    {
-        return None;
-    }
-    let param = |names: &[&str]| -> Option<String> {
-        parsed
-            .query_pairs()
-            .find(|(key, _)| names.contains(&key.strip_prefix("amp;").unwrap_or(key)))
-            .map(|(_, value)| value.trim().to_string())
-    };
-    let biz = param(&["__biz"])?;
-    let mid = param(&["mid", "appmsgid"])?;
-    let idx = param(&["idx", "itemidx"])?;
-    let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let is_base64 = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
-    };
-    (is_base64(&biz) && is_number(&mid) && is_number(&idx)).then_some((biz, mid, idx))
+    canonical::wechat_long_parts(&url::Url::parse(url.trim()).ok()?)
 }
 
 /// True for links on mp.weixin.qq.com.
@@ -144,34 +72,6 @@ pub fn is_wechat_host(url: &str) -> bool {
 /// article link is session or sharing noise.
 const ARTICLE_PARAMS: &[&str] = &["__biz", "mid", "idx", "sn", "appmsgid", "itemidx"];
 
-/// Parameters of share links that only track the reader or the sharing
-/// chain (kept out of the stored URL; the link is still requested as given).
-const TRACKING_PARAMS: &[&str] = &[
-    "chksm",
-    "scene",
-    "subscene",
-    "ascene",
-    "pass_ticket",
-    "clicktime",
-    "enterid",
-    "sessionid",
-    "devicetype",
-    "version",
-    "nettype",
-    "lang",
-    "exportkey",
-    "key",
-    "uin",
-    "wx_header",
-    "from",
-    "isappinstalled",
-    "srcid",
-    "share_token",
-    "poc_token",
-    "mpshare",
-    "realreporttime",
-];
-
 /// The link as the editor gave it, without tracking parameters and
 /// fragment (`#rd`, `#wechat_redirect`): what the item shows and links to.
 /// A short `/s/<slug>` link loses its whole query, a long one keeps only
@@ -182,17 +82,17 @@ pub fn clean_link(url: &str) -> Option<String> {
         return None;
     }
     parsed.set_fragment(None);
-    let key = article_key(parsed.as_str());
+    let key = canonical::wechat_article_key(parsed.as_str());
     let query = parsed.query().map(|query| {
         let pieces = query.split('&').filter(|piece| !piece.is_empty());
         let kept: Vec<&str> = pieces
             .map(|piece| piece.strip_prefix("amp;").unwrap_or(piece))
             .filter(|piece| {
                 let name = piece.split('=').next().unwrap_or(piece);
-                match &key {
-                    Some(ArticleKey::Long { .. }) => ARTICLE_PARAMS.contains(&name),
-                    Some(ArticleKey::Short { .. }) => false,
-                    None => !is_tracking(name),
+                match key.as_deref() {
+                    Some(long) if long.starts_with("wx:") => ARTICLE_PARAMS.contains(&name),
+                    Some(_short) => false,
+                    None => !canonical::is_tracking_param(name, true),
                 }
             })
             .collect();
@@ -200,11 +100,6 @@ pub fn clean_link(url: &str) -> Option<String> {
     });
     parsed.set_query(query.as_deref().filter(|query| !query.is_empty()));
     Some(parsed.to_string())
-}
-
-fn is_tracking(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("utm_") || name.starts_with("sharer_") || TRACKING_PARAMS.contains(&&*name)
 }
 
 // ---- the links file ---------------------------------------------------------------
@@ -519,7 +414,7 @@ async fn visit(
 ) -> Result<Visit, WechatError> {
     let store = ctx.store;
     let key = index_key(&candidate.clean);
-    let url_identity = article_key(&candidate.clean).map(|key| key.identity());
+    let url_identity = canonical::wechat_article_key(&candidate.clean);
     if is_settled(store, &key, url_identity.as_deref())? {
         if let Origin::Queue { .. } = candidate.origin {
             store.dequeue_link(&candidate.given)?;
@@ -781,28 +676,29 @@ mod tests {
     #[test]
     fn long_and_short_links_are_keyed_by_shape() {
         assert_eq!(
-            article_key(LONG).map(|k| k.identity()).as_deref(),
+            canonical::wechat_article_key(LONG).as_deref(),
             Some("wx:MjM5ODAyNTcwMA==:2651788379:1")
         );
         // Percent-encoded `==` and a loopback host name the same article.
         let encoded =
             "http://127.0.0.1:8080/s?__biz=MjM5ODAyNTcwMA%3D%3D&amp;mid=2651788379&amp;idx=1";
         assert_eq!(
-            article_key(encoded).map(|k| k.identity()).as_deref(),
+            canonical::wechat_article_key(encoded).as_deref(),
             Some("wx:MjM5ODAyNTcwMA==:2651788379:1")
         );
         assert_eq!(
-            article_key("https://mp.weixin.qq.com/s/d5j4WawE_fzHuh4ZyRsixg?scene=1#rd"),
-            Some(ArticleKey::Short {
-                slug: "d5j4WawE_fzHuh4ZyRsixg".into()
-            })
+            canonical::wechat_article_key(
+                "https://mp.weixin.qq.com/s/d5j4WawE_fzHuh4ZyRsixg?scene=1#rd"
+            )
+            .as_deref(),
+            Some("wxs:d5j4WawE_fzHuh4ZyRsixg")
         );
         assert_eq!(
-            article_key("https://mp.weixin.qq.com/mp/profile_ext?x=1"),
+            canonical::wechat_article_key("https://mp.weixin.qq.com/mp/profile_ext?x=1"),
             None
         );
         assert_eq!(
-            article_key("https://mp.weixin.qq.com/s?__biz=x&mid=abc&idx=1"),
+            canonical::wechat_article_key("https://mp.weixin.qq.com/s?__biz=x&mid=abc&idx=1"),
             None
         );
     }

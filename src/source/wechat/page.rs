@@ -52,7 +52,9 @@ impl Article {
     /// `wx:{biz}:{mid}:{idx}` when the page named all three.
     pub fn identity(&self) -> Option<String> {
         match (&self.biz, &self.mid, &self.idx) {
-            (Some(biz), Some(mid), Some(idx)) => Some(super::identity_of(biz, mid, idx)),
+            (Some(biz), Some(mid), Some(idx)) => {
+                Some(crate::process::canonical::wechat_identity(biz, mid, idx))
+            }
             _ => None,
         }
     }
