@@ -3,6 +3,10 @@
 //! really serves (already-decoded text whose prolog still names another
 //! encoding, HTML entities XML does not define, bare `&`, truncated bodies,
 //! `CST` and Chinese dates) and keeps only ids the document itself gave.
+//! What feed-rs misreads or drops is rewritten before it reads the text
+//! (Atom base64 and escaped-XHTML text constructs, RSS 1.0 items without a
+//! link) or read by small passes of our own (`dc:title`/`media:title` when
+//! an entry has no title, Microsoft CDF channels).
 
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -217,60 +221,105 @@ fn rename_atom03_elements(text: &str) -> String {
         .into_owned()
 }
 
-/// Atom text constructs as feed-rs reads them: base64 decoded, types
-/// mapped onto `text`, `html` and `xhtml`, XHTML with escaped text as HTML.
+/// Atom text constructs as feed-rs reads them: base64 decoded, XHTML with
+/// escaped text turned into HTML, types mapped onto `text`, `html` and
+/// `xhtml`.
 fn normalise_atom_constructs(text: &str) -> String {
-    let decoded = rewrite_atom_constructs(text, decode_base64_construct);
-    let typed = normalise_atom_types(&decoded);
-    rewrite_atom_constructs(&typed, escape_xhtml_construct)
+    normalise_atom_types(&rewrite_atom_constructs(text))
 }
 
-/// Atom text constructs that carry base64 or inline XHTML content.
+/// Atom text constructs that may carry base64 or inline XHTML content.
 const ATOM_TEXT_CONSTRUCT: &str =
     r"<((?:atom:)?(?:title|subtitle|summary|rights|content))(\s[^>]*)?>";
 
-/// Rewrite the Atom text constructs `rewrite` accepts. It gets the
-/// opening tag's attributes and the raw inner XML and returns new
-/// attributes and inner XML, or `None` to leave the element as it is.
-fn rewrite_atom_constructs(
-    text: &str,
-    rewrite: impl Fn(&str, &str) -> Option<(String, String)>,
-) -> String {
+/// Rewrite the base64 and XHTML text constructs feed-rs misreads (see
+/// `decode_base64_construct` and `escape_xhtml_construct`). Only their
+/// opening tags are inspected on the way, so a document without such
+/// constructs costs one scan and is returned as it is.
+fn rewrite_atom_constructs(text: &str) -> Cow<'_, str> {
     static OPENING: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
         Regex::new(ATOM_TEXT_CONSTRUCT).expect("valid regex")
     });
-    let mut out = String::with_capacity(text.len());
-    let mut position = 0;
-    while let Some(caps) = OPENING.captures_at(text, position) {
+    let mut out = String::new();
+    let mut copied_to = 0;
+    let mut search_from = 0;
+    while let Some(caps) = OPENING.captures_at(text, search_from) {
         let (Some(tag), Some(name)) = (caps.get(0), caps.get(1)) else {
             break;
         };
-        let attributes = caps.get(2).map_or("", |m| m.as_str());
+        search_from = tag.end();
+        let raw_attributes = caps.get(2).map_or("", |m| m.as_str());
+        if raw_attributes.ends_with('/') || !may_need_rewrite(raw_attributes) {
+            continue;
+        }
+        let attributes = tag_attributes(raw_attributes);
+        let Some(kind) = construct_kind(&attributes) else {
+            continue;
+        };
         let closing = format!("</{}>", name.as_str());
-        let inner_end = match text[tag.end()..].find(&closing) {
-            Some(offset) if !attributes.ends_with('/') => tag.end() + offset,
-            _ => {
-                out.push_str(&text[position..tag.end()]);
-                position = tag.end();
-                continue;
-            }
+        let Some(inner_end) = text[tag.end()..].find(&closing).map(|at| tag.end() + at) else {
+            continue;
         };
         let inner = &text[tag.end()..inner_end];
-        match rewrite(attributes, inner) {
-            Some((new_attributes, new_inner)) => {
-                out.push_str(&text[position..tag.start()]);
-                out.push_str(&format!("<{}{new_attributes}>{new_inner}", name.as_str()));
-                position = inner_end;
+        let rewritten = match kind {
+            ConstructKind::Base64 { declared_plain } => {
+                decode_base64_construct(inner, declared_plain)
             }
-            None => {
-                out.push_str(&text[position..tag.end()]);
-                position = tag.end();
-            }
+            ConstructKind::Xhtml => escape_xhtml_construct(inner),
+        };
+        if let Some((new_type, new_inner)) = rewritten {
+            out.push_str(&text[copied_to..tag.start()]);
+            out.push_str(&format!(
+                "<{}{}>{new_inner}",
+                name.as_str(),
+                with_type(&attributes, new_type)
+            ));
+            copied_to = inner_end;
+            search_from = inner_end;
         }
     }
-    out.push_str(&text[position..]);
-    out
+    if copied_to == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied_to..]);
+    Cow::Owned(out)
+}
+
+/// Cheap test before the attributes are parsed: only a tag naming base64,
+/// XHTML or a MIME type (which has a `/`) can need a rewrite; the common
+/// `type="html"` cannot.
+fn may_need_rewrite(raw_attributes: &str) -> bool {
+    let lower = raw_attributes.to_ascii_lowercase();
+    lower.contains("base64") || lower.contains("xhtml") || lower.contains('/')
+}
+
+/// The text constructs `rewrite_atom_constructs` handles.
+enum ConstructKind {
+    /// Atom 0.3 marks base64 `mode="base64"`, Atom 1.0 by a MIME type that
+    /// is neither text nor XML (RFC 4287 4.1.3.3).
+    Base64 {
+        declared_plain: bool,
+    },
+    Xhtml,
+}
+
+fn construct_kind(attributes: &[(&str, &str)]) -> Option<ConstructKind> {
+    let value = |wanted: &str| {
+        attributes
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value.trim().to_ascii_lowercase())
+    };
+    let declared = value("type").unwrap_or_default();
+    if value("src").is_some() {
+        return None;
+    }
+    if value("mode").as_deref() == Some("base64") || is_binary_mime_type(&declared) {
+        let declared_plain = matches!(declared.as_str(), "text" | "text/plain");
+        return Some(ConstructKind::Base64 { declared_plain });
+    }
+    matches!(declared.as_str(), "xhtml" | "application/xhtml+xml").then_some(ConstructKind::Xhtml)
 }
 
 /// The attributes of an opening tag as (name, unquoted raw value) pairs.
@@ -299,36 +348,22 @@ fn with_type(attributes: &[(&str, &str)], new_type: &str) -> String {
     out
 }
 
-/// A base64 text construct, decoded and escaped again as ordinary text:
-/// Atom 0.3 marks it `mode="base64"`, Atom 1.0 by a MIME type that is
-/// neither text nor XML (RFC 4287 4.1.3.3). The decoded text is read as
-/// HTML unless the element says it is plain text: base64 is what
-/// publishers reach for to protect markup, and feedparser reads it so.
-fn decode_base64_construct(attributes: &str, inner: &str) -> Option<(String, String)> {
-    let attributes = tag_attributes(attributes);
-    let value = |wanted: &str| {
-        attributes
-            .iter()
-            .find(|(name, _)| *name == wanted)
-            .map(|(_, value)| value.trim().to_ascii_lowercase())
-    };
-    let declared = value("type").unwrap_or_default();
-    let is_base64 = value("mode").as_deref() == Some("base64") || is_binary_mime_type(&declared);
+/// A base64 construct's new type and its text decoded and escaped again.
+/// The text is read as HTML unless the element says it is plain text:
+/// base64 is what publishers reach for to protect markup, and feedparser
+/// reads it so. `None` (left as it is) when it is not base64 of UTF-8.
+fn decode_base64_construct(inner: &str, declared_plain: bool) -> Option<(&'static str, String)> {
     let encoded: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
-    if !is_base64 || encoded.is_empty() || value("src").is_some() {
+    if encoded.is_empty() {
         return None;
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .ok()?;
     let decoded = String::from_utf8(bytes).ok()?;
-    let new_type = if matches!(declared.as_str(), "text" | "text/plain") {
-        "text"
-    } else {
-        "html"
-    };
+    let new_type = if declared_plain { "text" } else { "html" };
     Some((
-        with_type(&attributes, new_type),
+        new_type,
         quick_xml::escape::escape(decoded.as_str()).into_owned(),
     ))
 }
@@ -340,21 +375,15 @@ fn is_binary_mime_type(mime: &str) -> bool {
         && !mime.ends_with("+xml")
 }
 
-/// Inline XHTML holding escaped characters (`&lt;blink&gt;`), turned into
-/// an escaped HTML construct: feed-rs re-serialises XHTML without
-/// escaping its text again, so `&lt;blink&gt;` would come back as a tag.
-fn escape_xhtml_construct(attributes: &str, inner: &str) -> Option<(String, String)> {
-    let attributes = tag_attributes(attributes);
-    let is_xhtml = attributes
-        .iter()
-        .any(|(name, value)| *name == "type" && value.trim() == "xhtml");
-    if !is_xhtml || !inner.contains('&') || inner.contains("<![CDATA[") {
+/// Inline XHTML holding escaped characters (`&lt;blink&gt;`), escaped once
+/// more as an HTML construct: feed-rs re-serialises XHTML without escaping
+/// its text again, so `&lt;blink&gt;` would come back as a tag. XHTML
+/// without references is left to feed-rs.
+fn escape_xhtml_construct(inner: &str) -> Option<(&'static str, String)> {
+    if !inner.contains('&') || inner.contains("<![CDATA[") {
         return None;
     }
-    Some((
-        with_type(&attributes, "html"),
-        quick_xml::escape::escape(inner).into_owned(),
-    ))
+    Some(("html", quick_xml::escape::escape(inner).into_owned()))
 }
 
 /// feed-rs drops RSS 1.0 items that have no `<link>`. Each such item gets
@@ -606,7 +635,9 @@ fn convert(feed: Feed, ctx: &FeedContext<'_>, text: &str) -> ParsedFeed {
     let json_images = json_item_images(text);
     // The second reading costs a pass over the document: only when an
     // entry lacks the title it could supply.
-    let secondary = if feed.entries.iter().any(|entry| entry.title.is_none()) {
+    let secondary = if feed.entries.iter().any(|entry| entry.title.is_none())
+        && may_have_secondary_titles(text)
+    {
         secondary_titles(text, feed.entries.len())
     } else {
         Vec::new()
@@ -638,8 +669,8 @@ fn keep_or_skip(parsed: &mut ParsedFeed, number: usize, raw: RawEntry) {
     }
 }
 
-const DUBLIN_CORE: &[u8] = b"http://purl.org/dc/elements/1.1/";
-const MEDIA_RSS: &[u8] = b"http://search.yahoo.com/mrss/";
+const DUBLIN_CORE: &str = "http://purl.org/dc/elements/1.1/";
+const MEDIA_RSS: &str = "http://search.yahoo.com/mrss/";
 
 /// Titles feed-rs does not read, per item or entry in document order:
 /// `dc:title`, else `media:title` (feed-rs keeps the latter only inside
@@ -657,6 +688,13 @@ fn secondary_titles(text: &str, entry_count: usize) -> Vec<Option<String>> {
     }
 }
 
+/// Whether the document declares Dublin Core or Media RSS and has a
+/// prefixed `title` element, without which `secondary_titles` finds
+/// nothing (a default namespace of either is too rare to read for).
+fn may_have_secondary_titles(text: &str) -> bool {
+    (text.contains(DUBLIN_CORE) || text.contains(MEDIA_RSS)) && text.contains(":title")
+}
+
 /// One item's candidate titles while it is being read.
 struct OpenItem {
     depth: usize,
@@ -672,14 +710,14 @@ impl OpenItem {
     /// the item's own, not one inside its content (an SVG's metadata, say).
     fn title_kind(&self, namespace: &ResolveResult<'_>, depth: usize) -> Option<TitleKind> {
         let is_child = depth == self.depth + 1;
-        match namespace {
-            ResolveResult::Bound(Namespace(DUBLIN_CORE)) if is_child => Some(TitleKind::DublinCore),
-            ResolveResult::Bound(Namespace(MEDIA_RSS))
-                if is_child || self.media_parent.is_some_and(|parent| depth == parent + 1) =>
-            {
-                Some(TitleKind::Media)
-            }
-            _ => None,
+        if is_bound_to(namespace, DUBLIN_CORE) && is_child {
+            Some(TitleKind::DublinCore)
+        } else if is_bound_to(namespace, MEDIA_RSS)
+            && (is_child || self.media_parent.is_some_and(|parent| depth == parent + 1))
+        {
+            Some(TitleKind::Media)
+        } else {
+            None
         }
     }
 
@@ -729,7 +767,7 @@ fn read_secondary_titles(text: &str) -> Option<Vec<Option<String>>> {
                 depth += 1;
             }
             (Event::Start(element), Some(open)) => {
-                let is_media = matches!(namespace, ResolveResult::Bound(Namespace(MEDIA_RSS)));
+                let is_media = is_bound_to(&namespace, MEDIA_RSS);
                 if element.local_name().as_ref() == b"title" && capture.is_none() {
                     capture = open.title_kind(&namespace, depth).map(|kind| Capture {
                         kind,
@@ -766,6 +804,10 @@ fn read_secondary_titles(text: &str) -> Option<Vec<Option<String>>> {
             }
         }
     }
+}
+
+fn is_bound_to(namespace: &ResolveResult<'_>, uri: &str) -> bool {
+    matches!(namespace, ResolveResult::Bound(Namespace(bound)) if *bound == uri.as_bytes())
 }
 
 fn is_item_name(local_name: &[u8]) -> bool {
