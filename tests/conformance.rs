@@ -15,14 +15,14 @@ use yaowen::model::RawEntry;
 use yaowen::source::feed::{parse, FeedContext};
 use yaowen::text::decode::decode;
 
-/// Floors set a little below what the corpora reach now (feedparser 89.5%,
-/// feed-rs 91.9% with a lossy UTF-8 decoder, whose only failures are the
-/// five ISO-8859-1 fixtures), so a regression fails the test. feedparser's
-/// remaining failures are formats and features feed-rs does not read: CDF,
-/// Atom 0.3 base64 titles, RSS 1.0 items without a link, `dc:title` and
-/// `media:title` as the only title, escaped `<` inside XHTML titles.
-const FEEDPARSER_FLOOR_PERCENT: f64 = 88.0;
-const FEED_RS_FLOOR_PERCENT: f64 = 90.0;
+/// Floors set just under what the corpora reach now (feedparser 142 of 142,
+/// feed-rs 62 of 62), so a regression of a file or two fails the test.
+/// feedparser's files beyond feed-rs's reach (Microsoft CDF, Atom base64
+/// text constructs, RSS 1.0 items without a link, `dc:title` and
+/// `media:title` as the only title, escaped `<` inside XHTML titles) are
+/// read by yaowen's own passes in `source::feed`.
+const FEEDPARSER_FLOOR_PERCENT: f64 = 99.0;
+const FEED_RS_FLOOR_PERCENT: f64 = 98.0;
 
 fn corpora() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");

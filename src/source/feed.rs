@@ -3,14 +3,22 @@
 //! really serves (already-decoded text whose prolog still names another
 //! encoding, HTML entities XML does not define, bare `&`, truncated bodies,
 //! `CST` and Chinese dates) and keeps only ids the document itself gave.
+//! What feed-rs misreads or drops is rewritten before it reads the text
+//! (Atom base64 and escaped-XHTML text constructs, RSS 1.0 items without a
+//! link) or read by small passes of our own (`dc:title`/`media:title` when
+//! an entry has no title, Microsoft CDF channels).
 
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::LazyLock;
 
+use base64::Engine;
 use chrono_tz::Tz;
 use feed_rs::model::{Entry, Feed, Link, Text};
 use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::XmlVersion;
 use regex::Regex;
 use url::Url;
 
@@ -64,13 +72,16 @@ pub fn parse(text: &str, ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedError>
     if looks_like_html(&text) {
         return Err(FeedError::NotAFeed("an HTML page".into()));
     }
-    let feed = match run_feed_rs(&text, ctx) {
-        Ok(feed) => feed,
+    if root_element_name(&text).is_some_and(|name| name.eq_ignore_ascii_case("channel")) {
+        return parse_cdf(&text, ctx);
+    }
+    let (feed, read_text) = match run_feed_rs(&text, ctx) {
+        Ok(feed) => (feed, Cow::Borrowed(text.as_ref())),
         Err(first_error) => repair_xml(&text)
-            .and_then(|repaired| run_feed_rs(&repaired, ctx).ok())
+            .and_then(|repaired| Some((run_feed_rs(&repaired, ctx).ok()?, Cow::Owned(repaired))))
             .ok_or_else(|| classify(first_error, &text))?,
     };
-    Ok(convert(feed, ctx, &json_item_images(&text)))
+    Ok(convert(feed, ctx, &read_text))
 }
 
 /// Why feed-rs failed, before we map it to a `FeedError`.
@@ -178,7 +189,11 @@ fn normalise_dialects(text: &str) -> Cow<'_, str> {
         text = Cow::Owned(rename_atom03_elements(&text));
     }
     match root_element_name(&text).map(|name| name.rsplit(':').next().unwrap_or(name)) {
-        Some("feed" | "entry") => Cow::Owned(normalise_atom_types(&text)),
+        Some("feed" | "entry") => Cow::Owned(normalise_atom_constructs(&text)),
+        Some("RDF") => match link_rdf_items(&text) {
+            Cow::Owned(linked) => Cow::Owned(linked),
+            Cow::Borrowed(_) => text,
+        },
         Some("rss") => match fix_rss_version(&text) {
             Some(fixed) => Cow::Owned(fixed),
             None => text,
@@ -204,6 +219,219 @@ fn rename_atom03_elements(text: &str) -> String {
             format!("<{}{prefix}{renamed}", &caps[1])
         })
         .into_owned()
+}
+
+/// Atom text constructs as feed-rs reads them: base64 decoded, XHTML with
+/// escaped text turned into HTML, types mapped onto `text`, `html` and
+/// `xhtml`.
+fn normalise_atom_constructs(text: &str) -> String {
+    normalise_atom_types(&rewrite_atom_constructs(text))
+}
+
+/// Atom text constructs that may carry base64 or inline XHTML content.
+const ATOM_TEXT_CONSTRUCT: &str =
+    r"<((?:atom:)?(?:title|subtitle|summary|rights|content))(\s[^>]*)?>";
+
+/// Rewrite the base64 and XHTML text constructs feed-rs misreads (see
+/// `decode_base64_construct` and `escape_xhtml_construct`). Only their
+/// opening tags are inspected on the way, so a document without such
+/// constructs costs one scan and is returned as it is.
+fn rewrite_atom_constructs(text: &str) -> Cow<'_, str> {
+    static OPENING: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(ATOM_TEXT_CONSTRUCT).expect("valid regex")
+    });
+    let mut out = String::new();
+    let mut copied_to = 0;
+    let mut search_from = 0;
+    while let Some(caps) = OPENING.captures_at(text, search_from) {
+        let (Some(tag), Some(name)) = (caps.get(0), caps.get(1)) else {
+            break;
+        };
+        search_from = tag.end();
+        let raw_attributes = caps.get(2).map_or("", |m| m.as_str());
+        if raw_attributes.ends_with('/') || !may_need_rewrite(raw_attributes) {
+            continue;
+        }
+        let attributes = tag_attributes(raw_attributes);
+        let Some(kind) = construct_kind(&attributes) else {
+            continue;
+        };
+        let closing = format!("</{}>", name.as_str());
+        let Some(inner_end) = text[tag.end()..].find(&closing).map(|at| tag.end() + at) else {
+            continue;
+        };
+        let inner = &text[tag.end()..inner_end];
+        let rewritten = match kind {
+            ConstructKind::Base64 { declared_plain } => {
+                decode_base64_construct(inner, declared_plain)
+            }
+            ConstructKind::Xhtml => escape_xhtml_construct(inner),
+        };
+        if let Some((new_type, new_inner)) = rewritten {
+            out.push_str(&text[copied_to..tag.start()]);
+            out.push_str(&format!(
+                "<{}{}>{new_inner}",
+                name.as_str(),
+                with_type(&attributes, new_type)
+            ));
+            copied_to = inner_end;
+            search_from = inner_end;
+        }
+    }
+    if copied_to == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied_to..]);
+    Cow::Owned(out)
+}
+
+/// Cheap test before the attributes are parsed: only a tag naming base64,
+/// XHTML or a MIME type (which has a `/`) can need a rewrite; the common
+/// `type="html"` cannot.
+fn may_need_rewrite(raw_attributes: &str) -> bool {
+    let lower = raw_attributes.to_ascii_lowercase();
+    lower.contains("base64") || lower.contains("xhtml") || lower.contains('/')
+}
+
+/// The text constructs `rewrite_atom_constructs` handles.
+enum ConstructKind {
+    /// Atom 0.3 marks base64 `mode="base64"`, Atom 1.0 by a MIME type that
+    /// is neither text nor XML (RFC 4287 4.1.3.3).
+    Base64 {
+        declared_plain: bool,
+    },
+    Xhtml,
+}
+
+fn construct_kind(attributes: &[(&str, &str)]) -> Option<ConstructKind> {
+    let value = |wanted: &str| {
+        attributes
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value.trim().to_ascii_lowercase())
+    };
+    let declared = value("type").unwrap_or_default();
+    if value("src").is_some() {
+        return None;
+    }
+    if value("mode").as_deref() == Some("base64") || is_binary_mime_type(&declared) {
+        let declared_plain = matches!(declared.as_str(), "text" | "text/plain");
+        return Some(ConstructKind::Base64 { declared_plain });
+    }
+    matches!(declared.as_str(), "xhtml" | "application/xhtml+xml").then_some(ConstructKind::Xhtml)
+}
+
+/// The attributes of an opening tag as (name, unquoted raw value) pairs.
+fn tag_attributes(attributes: &str) -> Vec<(&str, &str)> {
+    static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(r#"([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
+    });
+    ATTRIBUTE
+        .captures_iter(attributes)
+        .filter_map(|caps| {
+            let value = caps.get(2).or_else(|| caps.get(3))?;
+            Some((caps.get(1)?.as_str(), value.as_str()))
+        })
+        .collect()
+}
+
+/// The attributes with `type` set to `new_type` and Atom 0.3's `mode` dropped.
+fn with_type(attributes: &[(&str, &str)], new_type: &str) -> String {
+    let mut out: String = attributes
+        .iter()
+        .filter(|(name, _)| !matches!(*name, "type" | "mode"))
+        .map(|(name, value)| format!(r#" {name}="{}""#, value.replace('"', "&quot;")))
+        .collect();
+    out.push_str(&format!(r#" type="{new_type}""#));
+    out
+}
+
+/// A base64 construct's new type and its text decoded and escaped again.
+/// The text is read as HTML unless the element says it is plain text:
+/// base64 is what publishers reach for to protect markup, and feedparser
+/// reads it so. `None` (left as it is) when it is not base64 of UTF-8.
+fn decode_base64_construct(inner: &str, declared_plain: bool) -> Option<(&'static str, String)> {
+    let encoded: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
+    if encoded.is_empty() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let decoded = String::from_utf8(bytes).ok()?;
+    let new_type = if declared_plain { "text" } else { "html" };
+    Some((
+        new_type,
+        quick_xml::escape::escape(decoded.as_str()).into_owned(),
+    ))
+}
+
+fn is_binary_mime_type(mime: &str) -> bool {
+    mime.contains('/')
+        && !mime.starts_with("text/")
+        && !mime.ends_with("/xml")
+        && !mime.ends_with("+xml")
+}
+
+/// Inline XHTML holding escaped characters (`&lt;blink&gt;`), escaped once
+/// more as an HTML construct: feed-rs re-serialises XHTML without escaping
+/// its text again, so `&lt;blink&gt;` would come back as a tag. XHTML
+/// without references is left to feed-rs.
+fn escape_xhtml_construct(inner: &str) -> Option<(&'static str, String)> {
+    if !inner.contains('&') || inner.contains("<![CDATA[") {
+        return None;
+    }
+    Some(("html", quick_xml::escape::escape(inner).into_owned()))
+}
+
+/// feed-rs drops RSS 1.0 items that have no `<link>`. Each such item gets
+/// one: its `rdf:about` (the item's URI, by the spec most often its page),
+/// else `about:blank`, which keeps the item but is no page (only http(s)
+/// links are kept as an entry's link).
+fn link_rdf_items(text: &str) -> Cow<'_, str> {
+    static ITEM: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(r"<((?:[\w.-]+:)?)item(\s[^>]*)?>").expect("valid regex")
+    });
+    static LINK: LazyLock<Regex> = LazyLock::new(|| {
+        // A valid pattern literal: compiling it cannot fail.
+        Regex::new(r"<(?:[\w.-]+:)?link[\s/>]").expect("valid regex")
+    });
+    let mut out = String::new();
+    let mut position = 0;
+    for caps in ITEM.captures_iter(text) {
+        let (Some(tag), Some(prefix)) = (caps.get(0), caps.get(1)) else {
+            continue;
+        };
+        let attributes = caps.get(2).map_or("", |m| m.as_str());
+        let closing = format!("</{}item>", prefix.as_str());
+        let Some(inner_end) = text[tag.end()..].find(&closing) else {
+            continue;
+        };
+        if attributes.ends_with('/') || LINK.is_match(&text[tag.end()..tag.end() + inner_end]) {
+            continue;
+        }
+        let about = tag_attributes(attributes)
+            .into_iter()
+            .find(|(name, _)| name.ends_with(":about") || *name == "about")
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+            .unwrap_or("about:blank");
+        out.push_str(&text[position..tag.end()]);
+        out.push_str(&format!(
+            "<{}link>{about}</{}link>",
+            prefix.as_str(),
+            prefix.as_str()
+        ));
+        position = tag.end();
+    }
+    if position == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[position..]);
+    Cow::Owned(out)
 }
 
 /// Atom text constructs accept only `text`, `html` and `xhtml`; MIME-style
@@ -402,7 +630,18 @@ fn close_truncated(text: &str) -> Option<String> {
     Some(format!("{}{closing}", &text[..cut]))
 }
 
-fn convert(feed: Feed, ctx: &FeedContext<'_>, json_images: &[Option<String>]) -> ParsedFeed {
+/// `text` is the document feed-rs read, for the fields it does not keep.
+fn convert(feed: Feed, ctx: &FeedContext<'_>, text: &str) -> ParsedFeed {
+    let json_images = json_item_images(text);
+    // The second reading costs a pass over the document: only when an
+    // entry lacks the title it could supply.
+    let secondary = if feed.entries.iter().any(|entry| entry.title.is_none())
+        && may_have_secondary_titles(text)
+    {
+        secondary_titles(text, feed.entries.len())
+    } else {
+        Vec::new()
+    };
     let mut parsed = ParsedFeed {
         title: feed.title.as_ref().and_then(text_of),
         ttl_minutes: feed.ttl,
@@ -410,20 +649,307 @@ fn convert(feed: Feed, ctx: &FeedContext<'_>, json_images: &[Option<String>]) ->
     };
     for (index, entry) in feed.entries.into_iter().enumerate() {
         let json_image = json_images.get(index).cloned().flatten();
-        let raw = raw_entry(entry, ctx, json_image);
-        if raw.title.is_none()
-            && raw.link.is_none()
-            && raw.summary.is_none()
-            && raw.content.is_none()
-        {
-            parsed
-                .skipped
-                .push(format!("entry {}: no title, link or content", index + 1));
-        } else {
-            parsed.entries.push(raw);
+        let mut raw = raw_entry(entry, ctx, json_image);
+        if raw.title.is_none() {
+            raw.title = secondary.get(index).cloned().flatten();
         }
+        keep_or_skip(&mut parsed, index + 1, raw);
     }
     parsed
+}
+
+/// Keep an entry unless it has nothing to show (no title, link or content).
+fn keep_or_skip(parsed: &mut ParsedFeed, number: usize, raw: RawEntry) {
+    if raw.title.is_none() && raw.link.is_none() && raw.summary.is_none() && raw.content.is_none() {
+        parsed
+            .skipped
+            .push(format!("entry {number}: no title, link or content"));
+    } else {
+        parsed.entries.push(raw);
+    }
+}
+
+const DUBLIN_CORE: &str = "http://purl.org/dc/elements/1.1/";
+const MEDIA_RSS: &str = "http://search.yahoo.com/mrss/";
+
+/// Titles feed-rs does not read, per item or entry in document order:
+/// `dc:title`, else `media:title` (feed-rs keeps the latter only inside
+/// media objects). Empty when the document cannot be read this way or its
+/// items do not line up with the `entry_count` feed-rs returned.
+fn secondary_titles(text: &str, entry_count: usize) -> Vec<Option<String>> {
+    if !text.starts_with('<') {
+        return Vec::new();
+    }
+    let titles = read_secondary_titles(text).unwrap_or_default();
+    if titles.len() == entry_count {
+        titles
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether the document declares Dublin Core or Media RSS and has a
+/// prefixed `title` element, without which `secondary_titles` finds
+/// nothing (a default namespace of either is too rare to read for).
+fn may_have_secondary_titles(text: &str) -> bool {
+    (text.contains(DUBLIN_CORE) || text.contains(MEDIA_RSS)) && text.contains(":title")
+}
+
+/// One item's candidate titles while it is being read.
+struct OpenItem {
+    depth: usize,
+    /// Depth of an open media-RSS element (`media:group`, `media:content`)
+    /// directly inside the item, whose `media:title` also counts.
+    media_parent: Option<usize>,
+    dublin_core: Option<String>,
+    media: Option<String>,
+}
+
+impl OpenItem {
+    /// Which title a `title` element opening at `depth` would be: only
+    /// the item's own, not one inside its content (an SVG's metadata, say).
+    fn title_kind(&self, namespace: &ResolveResult<'_>, depth: usize) -> Option<TitleKind> {
+        let is_child = depth == self.depth + 1;
+        if is_bound_to(namespace, DUBLIN_CORE) && is_child {
+            Some(TitleKind::DublinCore)
+        } else if is_bound_to(namespace, MEDIA_RSS)
+            && (is_child || self.media_parent.is_some_and(|parent| depth == parent + 1))
+        {
+            Some(TitleKind::Media)
+        } else {
+            None
+        }
+    }
+
+    fn keep(&mut self, kind: TitleKind, raw: &str) {
+        let slot = match kind {
+            TitleKind::DublinCore => &mut self.dublin_core,
+            TitleKind::Media => &mut self.media,
+        };
+        if slot.is_none() {
+            *slot = plain_text(&unescape_xml(raw), false);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum TitleKind {
+    DublinCore,
+    Media,
+}
+
+/// The title element being collected: its kind, the depth it opened at,
+/// and its raw (still escaped) text.
+struct Capture {
+    kind: TitleKind,
+    depth: usize,
+    raw: String,
+}
+
+fn read_secondary_titles(text: &str) -> Option<Vec<Option<String>>> {
+    let mut reader = quick_xml::NsReader::from_str(text);
+    let mut titles = Vec::new();
+    let mut depth = 0usize;
+    let mut item: Option<OpenItem> = None;
+    let mut capture: Option<Capture> = None;
+    loop {
+        let (namespace, event) = reader.read_resolved_event().ok()?;
+        match (&event, item.as_mut()) {
+            (Event::Start(element), None) => {
+                if is_item_name(element.local_name().as_ref()) {
+                    item = Some(OpenItem {
+                        depth,
+                        media_parent: None,
+                        dublin_core: None,
+                        media: None,
+                    });
+                }
+                depth += 1;
+            }
+            (Event::Start(element), Some(open)) => {
+                let is_media = is_bound_to(&namespace, MEDIA_RSS);
+                if element.local_name().as_ref() == b"title" && capture.is_none() {
+                    capture = open.title_kind(&namespace, depth).map(|kind| Capture {
+                        kind,
+                        depth,
+                        raw: String::new(),
+                    });
+                } else if is_media && depth == open.depth + 1 {
+                    open.media_parent = Some(depth);
+                }
+                depth += 1;
+            }
+            (Event::Empty(element), None) if is_item_name(element.local_name().as_ref()) => {
+                titles.push(None);
+            }
+            (Event::End(_), open) => {
+                depth = depth.saturating_sub(1);
+                let Some(open) = open else { continue };
+                if let Some(done) = capture.take_if(|capture| capture.depth == depth) {
+                    open.keep(done.kind, &done.raw);
+                }
+                if open.media_parent == Some(depth) {
+                    open.media_parent = None;
+                }
+                if open.depth == depth {
+                    titles.push(open.dublin_core.take().or(open.media.take()));
+                    item = None;
+                }
+            }
+            (Event::Eof, _) => return Some(titles),
+            (other, _) => {
+                if let Some(capture) = capture.as_mut() {
+                    append_raw_text(&mut capture.raw, other);
+                }
+            }
+        }
+    }
+}
+
+fn is_bound_to(namespace: &ResolveResult<'_>, uri: &str) -> bool {
+    matches!(namespace, ResolveResult::Bound(Namespace(bound)) if *bound == uri.as_bytes())
+}
+
+fn is_item_name(local_name: &[u8]) -> bool {
+    matches!(local_name, b"item" | b"entry")
+}
+
+/// XML text with its references resolved; the raw text when one is not
+/// XML's (the repair pass has made those rare).
+fn unescape_xml(raw: &str) -> String {
+    quick_xml::escape::unescape(raw).map_or_else(|_| raw.to_string(), Cow::into_owned)
+}
+
+/// Microsoft's Channel Definition Format (1997), which feed-rs does not
+/// read: `<CHANNEL>` holding `<ITEM HREF=… LASTMOD=…>` elements, each with
+/// a `<TITLE>` and an `<ABSTRACT>`. Element and attribute names are
+/// matched without regard to case, as CDF files were written both ways.
+fn parse_cdf(text: &str, ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedError> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut parsed = ParsedFeed::default();
+    let mut depth = 0usize;
+    let mut item: Option<(usize, RawEntry)> = None;
+    let mut field: Option<(CdfField, usize, String)> = None;
+    let mut item_count = 0;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|error| FeedError::Malformed(format!("CDF: {error}")))?;
+        match &event {
+            Event::Start(element) => {
+                match (cdf_element(element), &item) {
+                    (Some(CdfField::Item), None) => {
+                        item = Some((depth, cdf_item(element, ctx)));
+                    }
+                    (Some(found @ (CdfField::Title | CdfField::Abstract)), _)
+                        if field.is_none() =>
+                    {
+                        field = Some((found, depth, String::new()));
+                    }
+                    _ => {}
+                }
+                depth += 1;
+            }
+            Event::Empty(element) => {
+                if item.is_none() && cdf_element(element) == Some(CdfField::Item) {
+                    item_count += 1;
+                    keep_or_skip(&mut parsed, item_count, cdf_item(element, ctx));
+                }
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if let Some((kind, _, raw)) = field.take_if(|(_, opened, _)| *opened == depth) {
+                    let text = unescape_xml(&raw);
+                    match (kind, item.as_mut()) {
+                        (CdfField::Title, Some((_, entry))) => {
+                            entry.title = plain_text(&text, true)
+                        }
+                        (CdfField::Abstract, Some((_, entry))) => {
+                            entry.summary = Some(text).filter(|s| !s.trim().is_empty());
+                        }
+                        (CdfField::Title, None) if parsed.title.is_none() => {
+                            parsed.title = plain_text(&text, true);
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some((_, entry)) = item.take_if(|(opened, _)| *opened == depth) {
+                    item_count += 1;
+                    keep_or_skip(&mut parsed, item_count, entry);
+                }
+            }
+            Event::Eof => return Ok(parsed),
+            other => {
+                if let Some((_, _, raw)) = field.as_mut() {
+                    append_raw_text(raw, other);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CdfField {
+    Item,
+    Title,
+    Abstract,
+}
+
+fn cdf_element(element: &BytesStart<'_>) -> Option<CdfField> {
+    let name = element.local_name();
+    let name = name.as_ref();
+    if name.eq_ignore_ascii_case(b"item") {
+        Some(CdfField::Item)
+    } else if name.eq_ignore_ascii_case(b"title") {
+        Some(CdfField::Title)
+    } else if name.eq_ignore_ascii_case(b"abstract") {
+        Some(CdfField::Abstract)
+    } else {
+        None
+    }
+}
+
+/// An item's link (`HREF`) and date (`LASTMOD`); title and abstract are
+/// child elements, filled in as they are read.
+fn cdf_item(element: &BytesStart<'_>, ctx: &FeedContext<'_>) -> RawEntry {
+    let mut entry = RawEntry::default();
+    for attribute in element.attributes().flatten() {
+        let Ok(value) = attribute.normalized_value(XmlVersion::Implicit1_0) else {
+            continue;
+        };
+        let key = attribute.key.local_name();
+        if key.as_ref().eq_ignore_ascii_case(b"href") {
+            entry.link = absolute(&value, ctx).filter(|href| is_http_url(href));
+        } else if key.as_ref().eq_ignore_ascii_case(b"lastmod") {
+            entry.published = parse_date(&value, ctx.timezone);
+        }
+    }
+    entry
+}
+
+/// Add a text event's raw (still escaped) text to `raw`; other events add
+/// nothing.
+fn append_raw_text(raw: &mut String, event: &Event<'_>) {
+    match event {
+        Event::Text(content) => {
+            if let Ok(text) = content.decode() {
+                raw.push_str(&text);
+            }
+        }
+        Event::GeneralRef(reference) => {
+            if let Ok(name) = reference.decode() {
+                raw.push('&');
+                raw.push_str(&name);
+                raw.push(';');
+            }
+        }
+        Event::CData(content) => {
+            if let Ok(text) = content.decode() {
+                raw.push_str(&quick_xml::escape::escape(text));
+            }
+        }
+        _ => {}
+    }
 }
 
 fn raw_entry(entry: Entry, ctx: &FeedContext<'_>, json_image: Option<String>) -> RawEntry {
@@ -589,13 +1115,17 @@ fn absolute(href: &str, ctx: &FeedContext<'_>) -> Option<String> {
 /// entities decoded either way (feeds often escape twice), whitespace
 /// collapsed. `None` when nothing is left.
 fn text_of(text: &Text) -> Option<String> {
-    let content = &text.content;
-    let plain = if text.content_type.subty() == "plain" {
+    plain_text(&text.content, text.content_type.subty() != "plain")
+}
+
+/// `content` (HTML when `is_html`) as plain text, as for `text_of`.
+fn plain_text(content: &str, is_html: bool) -> Option<String> {
+    let plain = if is_html {
+        html_to_text(content)
+    } else {
         // Plain text may still hold `&amp;`-style references: decode them
         // without reading `<` as markup.
         html_to_text(&content.replace('<', "&lt;"))
-    } else {
-        html_to_text(content)
     };
     let collapsed = plain.split_whitespace().collect::<Vec<_>>().join(" ");
     (!collapsed.is_empty()).then_some(collapsed)
@@ -856,6 +1386,134 @@ mod tests {
         assert_eq!(entry.title.as_deref(), Some("Q&A session"));
         assert_eq!(entry.link.as_deref(), Some("http://example.org/qa"));
         assert_eq!(entry.published, instant("2003-12-31T10:14:55Z"));
+    }
+
+    #[test]
+    fn base64_text_constructs_are_decoded() {
+        // "Example <b>Atom</b>" and "<p>AT&amp;T</p>", base64-encoded.
+        let atom = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#">
+<entry>
+  <title mode="base64">
+    RXhhbXBsZSA8Yj5BdG9tPC9iPg==
+  </title>
+  <summary type="text/plain" mode="base64">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</summary>
+  <content type="text/html" mode="base64">PHA+QVQmYW1wO1Q8L3A+</content>
+</entry>
+</feed>"#;
+        let entry = &parse_utc(atom).expect("parses").entries[0];
+        assert_eq!(entry.title.as_deref(), Some("Example Atom"));
+        assert_eq!(entry.summary.as_deref(), Some("Example <b>Atom</b>"));
+        assert_eq!(entry.content.as_deref(), Some("<p>AT&amp;T</p>"));
+        // Atom 1.0 says base64 by a MIME type that is neither text nor XML.
+        let atom10 = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry>
+<title type="application/octet-stream">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title>
+<content type="image/png">iVBORw0KGgo=</content>
+</entry></feed>"#;
+        let entry = &parse_utc(atom10).expect("parses").entries[0];
+        assert_eq!(entry.title.as_deref(), Some("Example Atom"));
+    }
+
+    #[test]
+    fn xhtml_titles_keep_escaped_markup_as_text() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry>
+<title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">The &lt;blink&gt; tag &amp; <b>bold</b></div></title>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Use &lt;blink&gt;</p></div></content>
+</entry></feed>"#;
+        let entry = &parse_utc(atom).expect("parses").entries[0];
+        assert_eq!(entry.title.as_deref(), Some("The <blink> tag & bold"));
+        let content = entry.content.as_deref().unwrap_or_default();
+        assert!(content.contains("<p>Use &lt;blink&gt;</p>"), "{content}");
+    }
+
+    #[test]
+    fn rss1_items_without_link_are_kept() {
+        let rdf = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="http://example.com/index.rdf"><title>C</title></channel>
+<item rdf:about="http://example.com/1"><title>With about</title></item>
+<item><title>Bare</title></item>
+<item rdf:about="http://example.com/3"><title>Linked</title><link>http://example.com/page3</link></item>
+</rdf:RDF>"#;
+        let feed = parse_utc(rdf).expect("parses");
+        let seen: Vec<_> = feed
+            .entries
+            .iter()
+            .map(|e| (e.title.as_deref(), e.link.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (Some("With about"), Some("http://example.com/1")),
+                (Some("Bare"), None),
+                (Some("Linked"), Some("http://example.com/page3")),
+            ]
+        );
+    }
+
+    #[test]
+    fn dc_and_media_titles_stand_in_for_a_missing_title() {
+        let rss = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:m="http://search.yahoo.com/mrss/">
+<channel>
+<item><dc:title>DC &amp; title</dc:title></item>
+<item><m:group><m:title>Grouped media</m:title></m:group></item>
+<item><title>Own</title><dc:title>Not used</dc:title></item>
+<item><link>http://example.com/4</link><description><![CDATA[<p>x</p>]]></description></item>
+</channel></rss>"#;
+        let titles: Vec<_> = parse_utc(rss)
+            .expect("parses")
+            .entries
+            .into_iter()
+            .map(|e| e.title)
+            .collect();
+        assert_eq!(
+            titles,
+            vec![
+                Some("DC & title".to_string()),
+                Some("Grouped media".to_string()),
+                Some("Own".to_string()),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn dc_title_inside_content_is_not_the_entry_title() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry>
+<link href="http://example.com/1"/>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg"><metadata>
+<dc:title xmlns:dc="http://purl.org/dc/elements/1.1/">Drawing</dc:title></metadata></svg></div></content>
+</entry></feed>"#;
+        let entry = &parse_utc(atom).expect("parses").entries[0];
+        assert_eq!(entry.title, None);
+    }
+
+    #[test]
+    fn cdf_channels_are_read() {
+        let cdf = r#"<?xml version="1.0"?>
+<CHANNEL HREF="http://example.com/" LASTMOD="2004-04-06T23:05:43-05:00">
+  <TITLE>Channel</TITLE>
+  <ITEM HREF="/items/1" LASTMOD="2004-04-06T23:05:43-05:00">
+    <TITLE>First &amp; best</TITLE>
+    <ABSTRACT>About it</ABSTRACT>
+  </ITEM>
+  <item href="http://example.com/items/2"/>
+  <ITEM LASTMOD="2004-04-06T23:05:43-05:00"></ITEM>
+</CHANNEL>"#;
+        let feed = parse_utc(cdf).expect("parses");
+        assert_eq!(feed.title.as_deref(), Some("Channel"));
+        let first = &feed.entries[0];
+        assert_eq!(first.title.as_deref(), Some("First & best"));
+        assert_eq!(first.link.as_deref(), Some("https://example.com/items/1"));
+        assert_eq!(first.summary.as_deref(), Some("About it"));
+        assert_eq!(first.published, instant("2004-04-07T04:05:43Z"));
+        assert_eq!(
+            feed.entries[1].link.as_deref(),
+            Some("http://example.com/items/2")
+        );
+        assert_eq!(feed.skipped, vec!["entry 3: no title, link or content"]);
+        // A cut-off channel keeps the items that arrived whole.
+        let cut = r#"<CHANNEL><ITEM HREF="http://e.com/1"></ITEM><ITEM><TITLE>cu"#;
+        let feed = parse_utc(cut).expect("complete items kept");
+        assert_eq!(feed.entries.len(), 1);
     }
 
     #[test]
