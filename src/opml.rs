@@ -6,6 +6,7 @@
 
 use crate::cli::OpmlCommand;
 use crate::config::{Config, ConfigErrors, SourceKind};
+use crate::publish::escape::xml_exact;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
 use std::collections::HashSet;
@@ -121,25 +122,22 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, String> {
         let event = reader
             .read_event()
             .map_err(|error| at_line(text, reader.error_position(), &error.to_string()))?;
-        match event {
-            Event::Start(element) => {
-                let name = element_name(&element);
+        match &event {
+            Event::Start(element) | Event::Empty(element) => {
+                // A start tag stays open until its end; an empty one does not.
+                let stays_open = matches!(event, Event::Start(_));
+                let name = element_name(element);
                 saw_opml |= elements.is_empty() && name == "opml";
                 if name == "outline" {
-                    let outline = read_outline(&element)
+                    let outline = read_outline(element)
                         .map_err(|e| at_line(text, reader.buffer_position(), &e))?;
                     push_feed(&mut feeds, &outline, &open);
-                    open.push(outline);
+                    if stays_open {
+                        open.push(outline);
+                    }
                 }
-                elements.push(name);
-            }
-            Event::Empty(element) => {
-                let name = element_name(&element);
-                saw_opml |= elements.is_empty() && name == "opml";
-                if name == "outline" {
-                    let outline = read_outline(&element)
-                        .map_err(|e| at_line(text, reader.buffer_position(), &e))?;
-                    push_feed(&mut feeds, &outline, &open);
+                if stays_open {
+                    elements.push(name);
                 }
             }
             Event::End(_) => {
@@ -467,7 +465,7 @@ pub fn export(config: &Config) -> String {
     let _ = writeln!(
         out,
         "  <head>\n    <title>{}</title>\n  </head>\n  <body>",
-        xml_escape(&config.feed.title)
+        xml_exact(&config.feed.title)
     );
     root.render(&mut out, 2);
     out.push_str("  </body>\n</opml>\n");
@@ -501,41 +499,20 @@ impl Category {
     fn render(&self, out: &mut String, depth: usize) {
         let indent = "  ".repeat(depth);
         for (name, url) in &self.feeds {
-            let name = xml_escape(name);
+            let name = xml_exact(name);
             let _ = writeln!(
                 out,
                 "{indent}<outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{}\"/>",
-                xml_escape(url)
+                xml_exact(url)
             );
         }
         for (name, child) in &self.children {
-            let name = xml_escape(name);
+            let name = xml_exact(name);
             let _ = writeln!(out, "{indent}<outline text=\"{name}\" title=\"{name}\">");
             child.render(out, depth + 1);
             let _ = writeln!(out, "{indent}</outline>");
         }
     }
-}
-
-/// Escaped for element text and double-quoted attributes; characters XML
-/// 1.0 forbids are dropped, line breaks and tabs kept as references.
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use chrono::{
     Utc,
 };
 use chrono_tz::Tz;
-use regex::Regex;
+use regex::{Captures, Regex};
 
 /// Parse a date as found in feeds and pages; dates without an offset (and
 /// `CST` for a China time zone) are read in `timezone`. Returns `None` for
@@ -222,28 +222,12 @@ fn parse_numeric(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
         Regex::new(
             r"(?ix)^
             (\d{4})[-/.](\d{1,2})[-/.](\d{1,2})
-            (?:[T\ ]\ ?(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?
-            \ ?(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$",
+            (?:[T\ ]\ ?(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](?P<fraction>\d+))?)?)?
+            \ ?(?P<zone>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$",
         )
         .expect("valid regex")
     });
-    let caps = NUMERIC.captures(text)?;
-    let date = NaiveDate::from_ymd_opt(
-        number(caps.get(1))?,
-        number(caps.get(2))?,
-        number(caps.get(3))?,
-    )?;
-    let clock = (
-        number(caps.get(4)).unwrap_or(0),
-        number(caps.get(5)).unwrap_or(0),
-        number(caps.get(6)).unwrap_or(0),
-        fraction_nanos(caps.get(7)),
-    );
-    let offset = match caps.get(8) {
-        Some(zone) => Some(numeric_offset(zone.as_str())?),
-        None => None,
-    };
-    stamp(date, clock, offset)?.resolve(timezone)
+    resolve_iso_captures(&NUMERIC.captures(text)?, timezone)
 }
 
 /// Basic ISO 8601: `20031231`, `20031231T101455Z`, `20031231T1014+0800`.
@@ -251,27 +235,38 @@ fn parse_compact_iso(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
     static COMPACT: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
         Regex::new(
-            r"(?i)^(\d{4})(\d{2})(\d{2})(?:T(\d{2}):?(\d{2})(?::?(\d{2}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$",
+            r"(?i)^(\d{4})(\d{2})(\d{2})(?:T(\d{2}):?(\d{2})(?::?(\d{2}))?)?(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?$",
         )
         .expect("valid regex")
     });
-    let caps = COMPACT.captures(text)?;
-    let date = NaiveDate::from_ymd_opt(
-        number(caps.get(1))?,
-        number(caps.get(2))?,
-        number(caps.get(3))?,
-    )?;
+    resolve_iso_captures(&COMPACT.captures(text)?, timezone)
+}
+
+/// The tail shared by the ISO forms: groups 1-6 are year, month, day, hour,
+/// minute, second; the optional named groups `fraction` and `zone` carry the
+/// fractional second and the offset (a pattern without `fraction` has none).
+fn resolve_iso_captures(caps: &Captures<'_>, timezone: Tz) -> Option<DateTime<Utc>> {
+    let date = captured_date(caps)?;
     let clock = (
         number(caps.get(4)).unwrap_or(0),
         number(caps.get(5)).unwrap_or(0),
         number(caps.get(6)).unwrap_or(0),
-        0,
+        fraction_nanos(caps.name("fraction")),
     );
-    let offset = match caps.get(7) {
+    let offset = match caps.name("zone") {
         Some(zone) => Some(numeric_offset(zone.as_str())?),
         None => None,
     };
     stamp(date, clock, offset)?.resolve(timezone)
+}
+
+/// The calendar date in capture groups 1-3 (year, month, day).
+fn captured_date(caps: &Captures<'_>) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(
+        number(caps.get(1))?,
+        number(caps.get(2))?,
+        number(caps.get(3))?,
+    )
 }
 
 /// `2022年12月21日`, `2022年12月21日 10:00`, `2022年12月21日10时30分`,
@@ -285,11 +280,7 @@ fn parse_chinese(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
         .expect("valid regex")
     });
     let caps = CHINESE.captures(text)?;
-    let date = NaiveDate::from_ymd_opt(
-        number(caps.get(1))?,
-        number(caps.get(2))?,
-        number(caps.get(3))?,
-    )?;
+    let date = captured_date(&caps)?;
     let mut hour: u32 = number(caps.get(5)).unwrap_or(0);
     // 12-hour clock: 下午3:05 is 15:05, 中午1点 is 13:00 but 中午12点 stays noon.
     let pm_from = match caps.get(4).map(|m| m.as_str()) {

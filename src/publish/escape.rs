@@ -14,15 +14,35 @@ fn is_xml_char(c: char) -> bool {
 /// values, dropping characters XML 1.0 forbids.
 pub(crate) fn push_xml(out: &mut String, text: &str) {
     for c in text.chars() {
+        push_xml_char(out, c);
+    }
+}
+
+/// `text` escaped as by [`push_xml`], except that line breaks and tabs
+/// become character references, so a value survives a reader's
+/// attribute-value normalisation (which turns them into spaces) unchanged.
+pub(crate) fn xml_exact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => {}
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c => push_xml_char(&mut out, c),
         }
+    }
+    out
+}
+
+fn push_xml_char(out: &mut String, c: char) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&apos;"),
+        c if is_xml_char(c) => out.push(c),
+        _ => {}
     }
 }
 
@@ -62,6 +82,11 @@ mod tests {
         let mut out = String::new();
         push_xml(&mut out, "a\u{0}b\u{1b}c\t<&>\"'\u{FFFE}");
         assert_eq!(out, "abc\t&lt;&amp;&gt;&quot;&apos;");
+    }
+
+    #[test]
+    fn exact_xml_keeps_line_breaks_as_references() {
+        assert_eq!(xml_exact("a\r\nb\tc & \u{0}d"), "a&#13;&#10;b&#9;c &amp; d");
     }
 
     #[test]

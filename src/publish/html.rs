@@ -270,20 +270,8 @@ fn push_footer(out: &mut String, links: &PageLinks) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::PeriodKind;
+    use crate::publish::markdown::tests::site;
     use chrono::NaiveDate;
-
-    fn site() -> SiteInfo {
-        SiteInfo {
-            digest_title: "社区要闻".into(),
-            feed_title: "社区要闻".into(),
-            feed_description: String::new(),
-            base_url: "https://example.org/news/".into(),
-            period: PeriodKind::Weekly,
-            timezone: chrono_tz::Asia::Shanghai,
-            front_matter: false,
-        }
-    }
 
     fn entry(title: &str, url: &str, summary: &str) -> DigestEntry {
         DigestEntry {
@@ -314,7 +302,7 @@ mod tests {
     #[test]
     fn hostile_text_is_escaped_and_only_http_is_linked() {
         let html = render_digest_html(
-            &site(),
+            &site(false),
             &page(
                 vec![
                     entry(
@@ -343,7 +331,7 @@ mod tests {
     #[test]
     fn digest_page_links_to_markdown_index_and_feeds() {
         let html = render_digest_html(
-            &site(),
+            &site(false),
             &page(vec![entry("t", "https://e.org/", "s")], true),
         );
         assert!(html.starts_with("<!doctype html>\n<html lang=\"zh-CN\">"));
@@ -367,7 +355,7 @@ mod tests {
         let mut older = page(vec![], true);
         older.start = NaiveDate::from_ymd_opt(2022, 12, 12).unwrap();
         let newest = page(vec![entry("最新一条", "https://e.org/n", "s")], false);
-        let html = render_index_html(&site(), &[newest, older]);
+        let html = render_index_html(&site(false), &[newest, older]);
         let latest_at = html.find("最新一条").unwrap();
         let list_at = html.find("往期").unwrap();
         assert!(latest_at < list_at);
@@ -385,7 +373,7 @@ mod tests {
 
     #[test]
     fn index_without_digests_is_still_a_page() {
-        let html = render_index_html(&site(), &[]);
+        let html = render_index_html(&site(false), &[]);
         assert!(html.contains("还没有内容") && html.ends_with("</html>\n"));
     }
 }

@@ -157,12 +157,13 @@ fn push_summary(out: &mut String, summary: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::publish::{DigestEntry, PeriodKind};
     use chrono::NaiveDate;
 
-    fn site(front_matter: bool) -> SiteInfo {
+    /// The weekly site the publisher's page tests render for (HTML too).
+    pub(in crate::publish) fn site(front_matter: bool) -> SiteInfo {
         SiteInfo {
             digest_title: "社区要闻".into(),
             feed_title: "社区要闻".into(),

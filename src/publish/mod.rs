@@ -3,7 +3,7 @@
 //! needs to know how the store keeps things.
 
 pub mod atomic;
-mod escape;
+pub(crate) mod escape;
 pub mod feeds;
 pub mod html;
 pub mod markdown;

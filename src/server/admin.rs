@@ -6,8 +6,9 @@
 // A refusal is a ready `Response` returned at once; boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
+use super::api::logged_status;
 use super::auth::{cookie_value, Session, SESSION_COOKIE, SESSION_LIFETIME};
-use super::{blocking, status_of, ServerState};
+use super::{blocking, ServerState};
 use crate::curate::{
     Action, CurateError, CurationRequest, Curator, DigestDetail, DigestSummary, EntryView,
     SearchHit,
@@ -17,7 +18,7 @@ use crate::text::html::escape;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
@@ -36,8 +37,14 @@ pub(super) fn routes() -> Router<ServerState> {
         .route("/admin/app.js", get(script))
         .route("/admin/app.css", get(style))
         .route("/admin/items/{id}", post(item_form))
-        .route("/admin/digests/{period}/publish", post(publish_form))
-        .route("/admin/digests/{period}/reopen", post(reopen_form))
+        .route(
+            "/admin/digests/{period}/publish",
+            digest_form_route(|c, start| c.publish(start).map(drop)),
+        )
+        .route(
+            "/admin/digests/{period}/reopen",
+            digest_form_route(|c, start| c.reopen(start).map(drop)),
+        )
         .route("/admin/links", post(link_form))
         .route("/admin/{*rest}", axum::routing::any(not_found))
 }
@@ -136,14 +143,7 @@ async fn login(
                 "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
                 SESSION_LIFETIME.as_secs()
             );
-            (
-                StatusCode::SEE_OTHER,
-                [
-                    (header::SET_COOKIE, cookie),
-                    (header::LOCATION, "/admin".into()),
-                ],
-            )
-                .into_response()
+            see_other_setting(cookie, "/admin")
         }
         Err(error) => message_page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -165,11 +165,16 @@ async fn logout(
         editor.sessions.remove(&id);
     }
     let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    see_other_setting(cookie, "/admin/login")
+}
+
+/// A 303 to `location` that sets (or clears) the session cookie.
+fn see_other_setting(cookie: String, location: &str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [
             (header::SET_COOKIE, cookie),
-            (header::LOCATION, "/admin/login".into()),
+            (header::LOCATION, location.to_string()),
         ],
     )
         .into_response()
@@ -805,28 +810,19 @@ async fn item_form(
     }
 }
 
-async fn publish_form(
-    State(state): State<ServerState>,
-    headers: HeaderMap,
-    Path(period): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    digest_form(state, headers, period, form, |c, start| {
-        c.publish(start).map(drop)
-    })
-    .await
-}
+/// A change to a whole digest, named by its period.
+type DigestWork = fn(&Curator, NaiveDate) -> Result<(), CurateError>;
 
-async fn reopen_form(
-    State(state): State<ServerState>,
-    headers: HeaderMap,
-    Path(period): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    digest_form(state, headers, period, form, |c, start| {
-        c.reopen(start).map(drop)
-    })
-    .await
+/// The form route that applies `work` to the digest in its path.
+fn digest_form_route(work: DigestWork) -> MethodRouter<ServerState> {
+    post(
+        move |State(state): State<ServerState>,
+              headers: HeaderMap,
+              Path(period): Path<String>,
+              Form(form): Form<HashMap<String, String>>| {
+            digest_form(state, headers, period, form, work)
+        },
+    )
 }
 
 async fn digest_form(
@@ -834,7 +830,7 @@ async fn digest_form(
     headers: HeaderMap,
     period: String,
     form: HashMap<String, String>,
-    work: fn(&Curator, NaiveDate) -> Result<(), CurateError>,
+    work: DigestWork,
 ) -> Response {
     if let Err(refused) = checked_session(&state, &headers, &form) {
         return refused;
@@ -861,10 +857,7 @@ async fn link_form(
 }
 
 fn error_page(error: &CurateError) -> Response {
-    let status = status_of(error);
-    if status.is_server_error() {
-        tracing::error!(%error, "editor request failed");
-    }
+    let status = logged_status(error);
     let title = match status {
         StatusCode::CONFLICT => "无法修改",
         StatusCode::NOT_FOUND => "找不到",

@@ -8,7 +8,7 @@
 
 use super::auth::{cookie_value, SESSION_COOKIE};
 use super::{blocking, status_of, ServerState};
-use crate::curate::{CurateError, CurationRequest};
+use crate::curate::{CurateError, CurationRequest, Curator};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -43,11 +43,17 @@ pub(super) fn json_error(status: StatusCode, message: &str) -> Response {
 }
 
 fn curate_error(error: &CurateError) -> Response {
+    json_error(logged_status(error), &error.to_string())
+}
+
+/// The status answering `error`; a server-side failure is also logged, as
+/// the editor sees only its message.
+pub(super) fn logged_status(error: &CurateError) -> StatusCode {
     let status = status_of(error);
     if status.is_server_error() {
         tracing::error!(%error, "editor request failed");
     }
-    json_error(status, &error.to_string())
+    status
 }
 
 async fn not_found() -> Response {
@@ -114,11 +120,36 @@ fn ok<T: Serialize>(result: Result<T, CurateError>) -> Response {
     }
 }
 
-async fn list_digests(State(state): State<ServerState>, headers: HeaderMap) -> Response {
-    if let Err(refused) = editor_for(&state, &headers, &Method::GET) {
-        return refused;
+/// Answer a request whose caller `editor_for` admits for `method`: run
+/// `work` off the async threads and send its result as JSON.
+async fn answer<T: Serialize + Send + 'static>(
+    state: &ServerState,
+    headers: &HeaderMap,
+    method: Method,
+    work: impl FnOnce(&Curator) -> Result<T, CurateError> + Send + 'static,
+) -> Response {
+    match editor_for(state, headers, &method) {
+        Ok(_) => ok(blocking(state.curator(), work).await),
+        Err(refused) => refused,
     }
-    ok(blocking(state.curator(), |c| c.digests()).await)
+}
+
+/// The editor name and JSON body of a state-changing request; the caller is
+/// checked before the body, so an unknown caller learns nothing about it.
+fn editor_and_body<T>(
+    state: &ServerState,
+    headers: &HeaderMap,
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<(&'static str, T), Response> {
+    let editor = editor_for(state, headers, &Method::POST)?;
+    match body {
+        Ok(Json(body)) => Ok((editor, body)),
+        Err(rejection) => Err(json_error(StatusCode::BAD_REQUEST, &rejection.body_text())),
+    }
+}
+
+async fn list_digests(State(state): State<ServerState>, headers: HeaderMap) -> Response {
+    answer(&state, &headers, Method::GET, |c| c.digests()).await
 }
 
 async fn get_digest(
@@ -126,10 +157,10 @@ async fn get_digest(
     headers: HeaderMap,
     Path(period): Path<String>,
 ) -> Response {
-    if let Err(refused) = editor_for(&state, &headers, &Method::GET) {
-        return refused;
-    }
-    ok(blocking(state.curator(), move |c| c.digest(c.period_start(&period)?)).await)
+    answer(&state, &headers, Method::GET, move |c| {
+        c.digest(c.period_start(&period)?)
+    })
+    .await
 }
 
 async fn publish(
@@ -137,13 +168,10 @@ async fn publish(
     headers: HeaderMap,
     Path(period): Path<String>,
 ) -> Response {
-    if let Err(refused) = editor_for(&state, &headers, &Method::POST) {
-        return refused;
-    }
-    ok(blocking(state.curator(), move |c| {
+    answer(&state, &headers, Method::POST, move |c| {
         c.publish(c.period_start(&period)?)
     })
-    .await)
+    .await
 }
 
 async fn reopen(
@@ -151,10 +179,10 @@ async fn reopen(
     headers: HeaderMap,
     Path(period): Path<String>,
 ) -> Response {
-    if let Err(refused) = editor_for(&state, &headers, &Method::POST) {
-        return refused;
-    }
-    ok(blocking(state.curator(), move |c| c.reopen(c.period_start(&period)?)).await)
+    answer(&state, &headers, Method::POST, move |c| {
+        c.reopen(c.period_start(&period)?)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,11 +202,11 @@ async fn search_items(
     headers: HeaderMap,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    if let Err(refused) = editor_for(&state, &headers, &Method::GET) {
-        return refused;
-    }
     let limit = query.limit.clamp(1, 500);
-    ok(blocking(state.curator(), move |c| c.search(&query.q, limit)).await)
+    answer(&state, &headers, Method::GET, move |c| {
+        c.search(&query.q, limit)
+    })
+    .await
 }
 
 async fn curate_item(
@@ -187,13 +215,9 @@ async fn curate_item(
     Path(id): Path<String>,
     body: Result<Json<CurationRequest>, JsonRejection>,
 ) -> Response {
-    let editor = match editor_for(&state, &headers, &Method::POST) {
-        Ok(editor) => editor,
+    let (editor, request) = match editor_and_body(&state, &headers, body) {
+        Ok(admitted) => admitted,
         Err(refused) => return refused,
-    };
-    let Json(request) = match body {
-        Ok(body) => body,
-        Err(rejection) => return json_error(StatusCode::BAD_REQUEST, &rejection.body_text()),
     };
     ok(blocking(state.curator(), move |c| c.curate(&id, &request, editor)).await)
 }
@@ -210,12 +234,9 @@ async fn add_link(
     headers: HeaderMap,
     body: Result<Json<LinkRequest>, JsonRejection>,
 ) -> Response {
-    if let Err(refused) = editor_for(&state, &headers, &Method::POST) {
-        return refused;
-    }
-    let Json(request) = match body {
-        Ok(body) => body,
-        Err(rejection) => return json_error(StatusCode::BAD_REQUEST, &rejection.body_text()),
+    let request = match editor_and_body(&state, &headers, body) {
+        Ok((_, request)) => request,
+        Err(refused) => return refused,
     };
     let result = blocking(state.curator(), move |c| {
         c.add_link(&request.url, request.source.as_deref())
@@ -228,10 +249,7 @@ async fn add_link(
 }
 
 async fn list_sources(State(state): State<ServerState>, headers: HeaderMap) -> Response {
-    if let Err(refused) = editor_for(&state, &headers, &Method::GET) {
-        return refused;
-    }
-    ok(blocking(state.curator(), |c| c.sources()).await)
+    answer(&state, &headers, Method::GET, |c| c.sources()).await
 }
 
 /// Headers for every editor-side response: no framing, no referrer, no

@@ -277,9 +277,9 @@ mod tests {
         assert_eq!(parsed.skipped.len(), 1);
     }
 
-    #[test]
-    fn a_selector_matching_nothing_is_an_error_naming_it() {
-        let (item, link) = (selector("ol.posts li"), selector("a"));
+    /// `NEWS` read from the site root with only an item and a link selector.
+    fn parse_news_with(item: &str, link: &str) -> Result<ParsedPage, PageError> {
+        let (item, link) = (selector(item), selector(link));
         let spec = PageSpec {
             item: &item,
             link: &link,
@@ -290,7 +290,12 @@ mod tests {
             timezone: chrono_tz::UTC,
         };
         let url = Url::parse("https://community.example/").unwrap();
-        let error = parse(NEWS, &url, &spec).unwrap_err();
+        parse(NEWS, &url, &spec)
+    }
+
+    #[test]
+    fn a_selector_matching_nothing_is_an_error_naming_it() {
+        let error = parse_news_with("ol.posts li", "a").unwrap_err();
         assert_eq!(
             error.to_string(),
             "0 items, selector \"ol.posts li\" matched nothing"
@@ -299,18 +304,7 @@ mod tests {
 
     #[test]
     fn the_item_itself_can_be_the_link() {
-        let (item, link) = (selector("ul.news a"), selector("@href"));
-        let spec = PageSpec {
-            item: &item,
-            link: &link,
-            title: None,
-            date: None,
-            summary: None,
-            date_format: None,
-            timezone: chrono_tz::UTC,
-        };
-        let url = Url::parse("https://community.example/").unwrap();
-        let parsed = parse(NEWS, &url, &spec).unwrap();
+        let parsed = parse_news_with("ul.news a", "@href").unwrap();
         assert_eq!(parsed.entries.len(), 2);
         assert_eq!(parsed.entries[1].title.as_deref(), Some("外链文章"));
     }

@@ -4,9 +4,10 @@
 //! navigation, comments and ads around it. Generic pages go through a
 //! readability port (`dom_smoothie`); WeChat article pages, which generic
 //! readability gets wrong (the body is hidden until scripts run and images
-//! sit in `data-src`), are read by a site rule.
+//! sit in `data-src`), are read by the WeChat source's own page reader.
 
-use dom_query::Document;
+use crate::source::wechat::{read_page, Page};
+use crate::text::html::to_text;
 use dom_smoothie::{Config, Readability, TextMode};
 
 /// What was extracted from a page.
@@ -26,7 +27,7 @@ pub struct Extracted {
 /// with any text was found.
 pub fn extract(html: &str, url: &str) -> Option<Extracted> {
     if is_wechat(html, url) {
-        if let Some(extracted) = extract_wechat(html) {
+        if let Some(extracted) = extract_wechat(html, url) {
             return Some(extracted);
         }
     }
@@ -68,46 +69,24 @@ fn extract_generic(html: &str, url: &str) -> Option<Extracted> {
     })
 }
 
-/// WeChat's body is `#js_content`: shown by a script (so hidden in the
-/// markup) with lazy images in `data-src`.
-fn extract_wechat(html: &str) -> Option<Extracted> {
-    let document = Document::from(html);
-    let body = document.select("#js_content");
-    if !body.exists() {
+/// A WeChat article as the WeChat source reads it: its title, account and
+/// publication time from the page's scripts and meta tags, and `#js_content`
+/// (hidden until a script runs, lazy images in `data-src`) sanitised.
+fn extract_wechat(html: &str, url: &str) -> Option<Extracted> {
+    let Page::Article(article) = read_page(html, url) else {
         return None;
-    }
-    body.remove_attr("style");
-    for image in body.select("img[data-src]").nodes() {
-        if let Some(source) = image.attr("data-src") {
-            image.set_attr("src", &source);
-        }
-        image.remove_attr("data-src");
-    }
-    body.select("script, style").remove();
-    let text = body.formatted_text().trim().to_string();
+    };
+    let html = article.body_html?;
+    let text = to_text(&html);
     if text.is_empty() {
         return None;
     }
-    let meta = |property: &str| {
-        document
-            .select(&format!("meta[property=\"{property}\"]"))
-            .attr("content")
-            .map(|c| collapse(&c))
-            .filter(|c| !c.is_empty())
-    };
-    let title = meta("og:title")
-        .or_else(|| Some(collapse(&document.select("#activity-name").text())))
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| collapse(&document.select("title").text()));
-    let byline = Some(collapse(&document.select("#js_name").text()))
-        .filter(|b| !b.is_empty())
-        .or_else(|| meta("og:article:author"));
     Some(Extracted {
-        title,
+        title: article.title,
         text,
-        html: body.inner_html().to_string(),
-        byline,
-        published: None,
+        html,
+        byline: article.account.filter(|account| !account.is_empty()),
+        published: article.published.map(|time| time.to_rfc3339()),
     })
 }
 

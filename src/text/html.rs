@@ -155,6 +155,12 @@ fn find_end_tag(text: &str, name: &str) -> Option<usize> {
 
 /// The handful of entities that matter in text, for [`strip_tags`].
 fn decode_entities(text: &str) -> String {
+    decode_entities_with(text, entity_char)
+}
+
+/// `text` with each reference `&name;` (name at most 8 bytes) that `entity`
+/// knows replaced by its character; any other `&` stays as it is.
+pub(crate) fn decode_entities_with(text: &str, entity: fn(&str) -> Option<char>) -> String {
     if !text.contains('&') {
         return text.to_string();
     }
@@ -164,7 +170,7 @@ fn decode_entities(text: &str) -> String {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
         let end = rest[1..].find(';').map(|e| e + 1).filter(|&e| e <= 10);
-        let decoded = end.and_then(|e| entity_char(&rest[1..e]));
+        let decoded = end.and_then(|e| entity(&rest[1..e]));
         match (end, decoded) {
             (Some(e), Some(c)) => {
                 out.push(c);
@@ -180,7 +186,9 @@ fn decode_entities(text: &str) -> String {
     out
 }
 
-fn entity_char(name: &str) -> Option<char> {
+/// The character of the XML entities, `&nbsp;` (as a plain space) and
+/// numeric references.
+pub(crate) fn entity_char(name: &str) -> Option<char> {
     let numeric = |digits: &str, radix| {
         u32::from_str_radix(digits, radix)
             .ok()

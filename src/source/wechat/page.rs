@@ -438,49 +438,13 @@ fn skip_js_suffixes(mut text: &str) -> &str {
 /// Decode the character references WeChat leaves in its values
 /// (`.html(false)` in the page does the same in a browser).
 pub fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let candidate = &rest[at..];
-        match candidate.find(';').filter(|end| *end <= 10) {
-            Some(end) => match entity(&candidate[1..end]) {
-                Some(c) => {
-                    out.push(c);
-                    rest = &candidate[end + 1..];
-                }
-                None => {
-                    out.push('&');
-                    rest = &candidate[1..];
-                }
-            },
-            None => {
-                out.push('&');
-                rest = &candidate[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::text::html::decode_entities_with(text, entity)
 }
 
+/// WeChat's named entities (`&nbsp;` kept as a no-break space), else the
+/// XML and numeric ones.
 fn entity(name: &str) -> Option<char> {
-    if let Some(number) = name.strip_prefix('#') {
-        let code = match number.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => number.parse().ok()?,
-        };
-        return char::from_u32(code);
-    }
     Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
         "nbsp" => '\u{a0}',
         "yen" => '¥',
         "middot" => '·',
@@ -491,7 +455,7 @@ fn entity(name: &str) -> Option<char> {
         "rdquo" => '”',
         "lsquo" => '‘',
         "rsquo" => '’',
-        _ => return None,
+        _ => return crate::text::html::entity_char(name),
     })
 }
 
