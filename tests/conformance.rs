@@ -219,6 +219,29 @@ impl Tally {
             println!("  PANIC {file}");
         }
     }
+
+    /// Print the report, then fail on any panic or on a pass share below
+    /// `floor_percent`.
+    fn report_and_check(&self, floor_percent: f64) {
+        self.report();
+        assert!(self.panics.is_empty(), "panics: {:?}", self.panics);
+        assert!(
+            self.pass_percent() >= floor_percent,
+            "{} pass share {:.1}% fell below {floor_percent}%",
+            self.name,
+            self.pass_percent()
+        );
+    }
+}
+
+/// How one corpus file fared: parsed and judged against `expected`, or
+/// unchecked when there is nothing to expect.
+fn outcome(bytes: &[u8], content_type: Option<&str>, url: &str, expected: &Expected) -> Outcome {
+    match run(bytes, content_type, url) {
+        None => Outcome::Panicked,
+        Some(_) if expected.is_empty() => Outcome::Unchecked,
+        Some(parsed) => judge(expected, parsed, url),
+    }
 }
 
 /// `[2003, 12, 31, 10, 14, 55, ...]` (a Python `struct_time`, UTC).
@@ -305,20 +328,10 @@ fn feedparser_corpus() {
             .unwrap_or_else(|| format!("http://127.0.0.1:8097/{relative}"));
         let bytes = std::fs::read(&path).expect("corpus file readable");
         let expected = record.map(feedparser_expected).unwrap_or_default();
-        let outcome = match run(&bytes, header("Content-Type"), &url) {
-            None => Outcome::Panicked,
-            Some(_) if expected.is_empty() => Outcome::Unchecked,
-            Some(parsed) => judge(&expected, parsed, &url),
-        };
-        tally.record(relative, outcome);
+        let content_type = header("Content-Type");
+        tally.record(relative, outcome(&bytes, content_type, &url, &expected));
     }
-    tally.report();
-    assert!(tally.panics.is_empty(), "panics: {:?}", tally.panics);
-    assert!(
-        tally.pass_percent() >= FEEDPARSER_FLOOR_PERCENT,
-        "feedparser pass share {:.1}% fell below {FEEDPARSER_FLOOR_PERCENT}%",
-        tally.pass_percent()
-    );
+    tally.report_and_check(FEEDPARSER_FLOOR_PERCENT);
 }
 
 /// First entry of a feed-rs expected parse: title text, the alternate (or
@@ -377,20 +390,9 @@ fn feed_rs_corpus() {
             .unwrap_or_default();
         let bytes = std::fs::read(&path).expect("corpus file readable");
         let url = format!("https://fixture.example/{relative}");
-        let outcome = match run(&bytes, None, &url) {
-            None => Outcome::Panicked,
-            Some(_) if expected.is_empty() => Outcome::Unchecked,
-            Some(parsed) => judge(&expected, parsed, &url),
-        };
-        tally.record(relative, outcome);
+        tally.record(relative, outcome(&bytes, None, &url, &expected));
     }
-    tally.report();
-    assert!(tally.panics.is_empty(), "panics: {:?}", tally.panics);
-    assert!(
-        tally.pass_percent() >= FEED_RS_FLOOR_PERCENT,
-        "feed-rs pass share {:.1}% fell below {FEED_RS_FLOOR_PERCENT}%",
-        tally.pass_percent()
-    );
+    tally.report_and_check(FEED_RS_FLOOR_PERCENT);
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{yaowen, Behaviour, Route, TestServer};
+use common::{rss_channel, yaowen, Behaviour, Route, TestServer};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn rss(prefix: &str, count: usize) -> String {
-    let mut body = String::from(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>https://example.org/</link><description>d</description>",
-    );
+    let mut body = String::new();
     for n in 0..count {
         body.push_str(&format!(
             "<item><title>{prefix} story {n}</title><link>https://example.org/{prefix}/{n}</link>\
@@ -22,8 +20,7 @@ fn rss(prefix: &str, count: usize) -> String {
             n % 10
         ));
     }
-    body.push_str("</channel></rss>");
-    body
+    rss_channel("t", &body)
 }
 
 /// A running `yaowen run` whose stderr is collected line by line.

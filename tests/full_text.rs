@@ -6,7 +6,10 @@
 
 mod common;
 
-use common::{shared_dir, stderr, stdout, yaowen, Route, TestServer};
+use common::{
+    shared_dir, source_table, stderr, stdout, stored_items, write_config, yaowen, Route,
+    TestServer, WEEKLY_DIGEST_CONFIG,
+};
 
 fn feed(server: &TestServer, extra: &str) -> String {
     format!(
@@ -58,17 +61,13 @@ fn teasers_are_replaced_by_the_whole_article() {
         Route::ok("application/rss+xml", feed(&server, "")).with_etag("\"v1\""),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"data/db\"\n\n[output]\ndir = \"public\"\nbase_url = \"https://news.example.org/\"\n\n\
-             [digest]\ntitle = \"社区要闻\"\nperiod = \"weekly\"\ntimezone = \"Asia/Shanghai\"\n\n\
-             [[source]]\nname = \"explore\"\nkind = \"feed\"\nurl = \"{}\"\nallow_private = true\nfull_text = true\n",
-            server.url("/feed.xml")
-        ),
-    )
-    .expect("write config");
+    let source = source_table(
+        "explore",
+        "feed",
+        &server.url("/feed.xml"),
+        "allow_private = true\nfull_text = true",
+    );
+    let config = write_config(dir.path(), &format!("{WEEKLY_DIGEST_CONFIG}{source}"));
 
     let run = yaowen(&config, &["fetch"]);
     assert!(run.status.success(), "{}", stderr(&run));
@@ -77,10 +76,7 @@ fn teasers_are_replaced_by_the_whole_article() {
         "a page that cannot be fetched never fails the source: {}",
         stdout(&run)
     );
-    let items: Vec<serde_json::Value> = stdout(&yaowen(&config, &["items", "--json"]))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let items = stored_items(&config);
     assert_eq!(items.len(), 3, "{items:?}");
     let text_of = |title: &str| {
         items

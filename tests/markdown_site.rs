@@ -6,8 +6,10 @@
 
 mod common;
 
-use common::{shared_dir, stderr, stdout, yaowen};
-use std::path::{Path, PathBuf};
+use common::{
+    shared_dir, stderr, stdout, stored_items, write_config, yaowen, WEEKLY_DIGEST_CONFIG,
+};
+use std::path::PathBuf;
 
 const SEEDS: [(&str, &str); 4] = [
     ("001_92499cf9255743fa.txt", "post/yunqi-2021.md"),
@@ -38,29 +40,18 @@ fn site() -> Site {
     // A Hugo section page lists posts; it is not one.
     std::fs::write(content.join("post/_index.md"), "---\ntitle: 文章\n---\n")
         .expect("write _index.md");
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"data/db\"\n\n[output]\ndir = \"public\"\nbase_url = \"https://news.example.org/\"\n\n\
-             [digest]\ntitle = \"社区要闻\"\nperiod = \"weekly\"\ntimezone = \"Asia/Shanghai\"\n\n\
-             [[source]]\nname = \"cnc-site\"\nkind = \"markdown\"\npath = \"{}\"\nbase_url = \"https://cloudnative.example.cn/\"\n",
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "{WEEKLY_DIGEST_CONFIG}[[source]]\nname = \"cnc-site\"\nkind = \"markdown\"\npath = \"{}\"\nbase_url = \"https://cloudnative.example.cn/\"\n",
             content.display()
         ),
-    )
-    .expect("write config");
+    );
     Site {
         _dir: dir,
         content,
         config,
     }
-}
-
-fn items(config: &Path) -> Vec<serde_json::Value> {
-    stdout(&yaowen(config, &["items", "--json"]))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect()
 }
 
 fn by_title<'a>(items: &'a [serde_json::Value], title: &str) -> &'a serde_json::Value {
@@ -87,7 +78,7 @@ fn the_seed_posts_come_out_as_their_front_matter_says() {
     let site = site();
     let run = yaowen(&site.config, &["fetch"]);
     assert!(run.status.success(), "{}", stderr(&run));
-    let items = items(&site.config);
+    let items = stored_items(&site.config);
     assert_eq!(items.len(), 4, "four posts, no section page: {items:?}");
 
     let yunqi = by_title(&items, "云栖大会2021 专场");
@@ -224,7 +215,7 @@ fn a_broken_front_matter_skips_that_file_only() {
             || skipped_line.contains("content/post/broken.md:5: front matter:"),
         "{skipped_line}"
     );
-    let items = items(&site.config);
+    let items = stored_items(&site.config);
     assert_eq!(items.len(), 4, "the other posts are still read");
     assert!(
         items.iter().all(|i| i["title"] != "草稿"),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{shared_dir, stderr, stdout, yaowen};
+use common::{shared_dir, stderr, stdout, write_config, yaowen};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use yaowen::config::{Config, SourceKind};
@@ -23,8 +23,7 @@ tags = [\"farm\"]
 
 fn workdir(config: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config).unwrap_or_else(|e| panic!("{e}"));
+    let path = write_config(dir.path(), config);
     (dir, path)
 }
 

@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{shared_dir, stderr, stdout, yaowen, Route, TestServer};
+use common::{
+    shared_dir, source_table, stderr, stdout, stored_items, write_config, yaowen, Route,
+    TestServer, WEEKLY_DIGEST_CONFIG,
+};
 use std::path::PathBuf;
 
 /// A community news list as such sites write them: relative links, a
@@ -37,34 +40,20 @@ struct Site {
 fn site(sources: &[(&str, &str, &str)]) -> Site {
     let server = TestServer::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = String::from(
-        "[store]\npath = \"data/db\"\n\n[output]\ndir = \"public\"\nbase_url = \"https://news.example.org/\"\n\n\
-         [digest]\ntitle = \"社区要闻\"\nperiod = \"weekly\"\ntimezone = \"Asia/Shanghai\"\n\n",
-    );
+    let mut config = String::from(WEEKLY_DIGEST_CONFIG);
     for (name, path, selectors) in sources {
-        config.push_str(&format!(
-            "[[source]]\nname = \"{name}\"\nkind = \"page\"\nurl = \"{}\"\nallow_private = true\n{selectors}\n\n",
-            server.url(path)
-        ));
+        let extra = format!("allow_private = true\n{selectors}\n");
+        config.push_str(&source_table(name, "page", &server.url(path), &extra));
     }
-    let config_path = dir.path().join("config.toml");
-    std::fs::write(&config_path, config).expect("write config");
     Site {
+        config: write_config(dir.path(), &config),
         _dir: dir,
-        config: config_path,
         server,
     }
 }
 
 const NEWS_SELECTORS: &str = "item = \"ul.news li\"\nlink = \"a.t\"\ndate = \"span.date\"\n\
      summary = \"p.desc\"\ndate_format = \"%Y-%m-%d\"";
-
-fn items(site: &Site) -> Vec<serde_json::Value> {
-    stdout(&yaowen(&site.config, &["items", "--json"]))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect()
-}
 
 #[test]
 fn a_news_list_page_becomes_items_and_is_fetched_conditionally() {
@@ -75,7 +64,7 @@ fn a_news_list_page_becomes_items_and_is_fetched_conditionally() {
     );
     let run = yaowen(&site.config, &["fetch"]);
     assert!(run.status.success(), "{}", stderr(&run));
-    let items = items(&site);
+    let items = stored_items(&site.config);
     assert_eq!(items.len(), 3, "{items:?}");
     let by_title = |title: &str| {
         items

@@ -4,23 +4,22 @@
 
 mod common;
 
-use common::{stderr, stdout, yaowen, Behaviour, Route, TestServer};
+use common::{
+    rss_channel, source_table, stderr, stdout, write_config, yaowen, Behaviour, Route, TestServer,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 fn rss(title: &str, items: &[(&str, &str)]) -> String {
-    let mut body = format!(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{title}</title><link>https://example.org/</link><description>d</description>"
-    );
+    let mut body = String::new();
     for (slug, item_title) in items {
         body.push_str(&format!(
             "<item><title>{item_title}</title><link>https://example.org/{slug}</link><guid>{slug}</guid>\
              <pubDate>Mon, 19 Dec 2022 08:00:00 +0000</pubDate><description>{item_title} in detail.</description></item>"
         ));
     }
-    body.push_str("</channel></rss>");
-    body
+    rss_channel(title, &body)
 }
 
 struct Setup {
@@ -35,16 +34,12 @@ fn setup(server: &TestServer, fetch: &str, sources: &[(&str, &str, bool)]) -> Se
         "[store]\npath = \"db\"\n[output]\ndir = \"public\"\n[fetch]\nmin_host_interval_ms = 0\nretries = 0\n{fetch}\n"
     );
     for (name, path, allow_private) in sources {
-        config.push_str(&format!(
-            "[[source]]\nname = \"{name}\"\nkind = \"feed\"\nurl = \"{}\"\nallow_private = {allow_private}\n",
-            server.url(path)
-        ));
+        let extra = format!("allow_private = {allow_private}");
+        config.push_str(&source_table(name, "feed", &server.url(path), &extra));
     }
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config).expect("config");
     Setup {
+        config: write_config(dir.path(), &config),
         _dir: dir,
-        config: path,
     }
 }
 

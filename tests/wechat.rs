@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{shared_dir, stderr, stdout, yaowen, Route, TestServer};
+use common::{shared_dir, stderr, stdout, write_config, yaowen, Route, TestServer};
 use std::path::{Path, PathBuf};
 use yaowen::store::Store;
 
@@ -63,13 +63,11 @@ impl Site {
         config.push_str(
             "[[source]]\nname = \"wechat-picks\"\nkind = \"wechat\"\nlinks_file = \"links.txt\"\nallow_private = true\n",
         );
-        let config_path = root.join("config.toml");
-        std::fs::write(&config_path, config).expect("write config");
         Site {
             links: root.join("links.txt"),
+            config: write_config(&root, &config),
             _dir: dir,
             root,
-            config: config_path,
             server,
         }
     }

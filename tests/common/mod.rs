@@ -276,3 +276,38 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// The `[store]`, `[output]` and weekly `[digest]` tables (a community
+/// digest in China time) that the end-to-end configs start with.
+pub const WEEKLY_DIGEST_CONFIG: &str =
+    "[store]\npath = \"data/db\"\n\n[output]\ndir = \"public\"\nbase_url = \"https://news.example.org/\"\n\n\
+     [digest]\ntitle = \"社区要闻\"\nperiod = \"weekly\"\ntimezone = \"Asia/Shanghai\"\n\n";
+
+/// A `[[source]]` table naming `name`, `kind` and `url`, then the `extra`
+/// lines (`key = value`, newline-separated) as given.
+pub fn source_table(name: &str, kind: &str, url: &str, extra: &str) -> String {
+    format!("[[source]]\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n{extra}\n")
+}
+
+/// `text` written as `dir/config.toml`; returns its path.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// Every stored item, as `yaowen items --json` lists them.
+pub fn stored_items(config: &Path) -> Vec<serde_json::Value> {
+    stdout(&yaowen(config, &["items", "--json"]))
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("items --json line"))
+        .collect()
+}
+
+/// An RSS 2.0 document of one channel titled `title` holding `items` (the
+/// `<item>` elements, as written).
+pub fn rss_channel(title: &str, items: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{title}</title><link>https://example.org/</link><description>d</description>{items}</channel></rss>"
+    )
+}
