@@ -270,23 +270,19 @@ fn push_footer(out: &mut String, links: &PageLinks) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::markdown::tests::site;
+    use crate::publish::markdown::{self, tests::site};
     use chrono::NaiveDate;
 
+    /// An undated, pinned entry also seen elsewhere (one place not a link).
     fn entry(title: &str, url: &str, summary: &str) -> DigestEntry {
         DigestEntry {
-            id: "id".into(),
-            date: NaiveDate::from_ymd_opt(2022, 12, 21).unwrap(),
-            title: title.into(),
-            url: url.into(),
-            summary: summary.into(),
             also_at: vec![
                 "https://www.csdn.net/article/1".into(),
                 "javascript:alert(2)".into(),
             ],
             undated: true,
             pinned: true,
-            source: "s".into(),
+            ..markdown::tests::entry(title, url, summary)
         }
     }
 

@@ -175,7 +175,8 @@ pub(super) mod tests {
         }
     }
 
-    fn entry(title: &str, url: &str, summary: &str) -> DigestEntry {
+    /// A dated, unpinned entry seen at one place only.
+    pub(in crate::publish) fn entry(title: &str, url: &str, summary: &str) -> DigestEntry {
         DigestEntry {
             id: "id".into(),
             date: NaiveDate::from_ymd_opt(2022, 12, 21).unwrap(),

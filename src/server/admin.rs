@@ -796,16 +796,26 @@ async fn item_form(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(refused) = checked_session(&state, &headers, &form) {
+    let request = form_request(&form);
+    let item = id.clone();
+    let work = move |c: &Curator| c.curate(&item, &request?, "web");
+    apply_form(&state, &headers, &form, Some(&dom_id(&id)), work).await
+}
+
+/// Run `work` for a form whose session and CSRF token check out, then go
+/// back to the page the form came from (at `anchor`), or show the error.
+async fn apply_form<T: Send + 'static>(
+    state: &ServerState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    anchor: Option<&str>,
+    work: impl FnOnce(&Curator) -> Result<T, CurateError> + Send + 'static,
+) -> Response {
+    if let Err(refused) = checked_session(state, headers, form) {
         return refused;
     }
-    let request = match form_request(&form) {
-        Ok(request) => request,
-        Err(error) => return error_page(&error),
-    };
-    let item = id.clone();
-    match blocking(state.curator(), move |c| c.curate(&item, &request, "web")).await {
-        Ok(_) => back_to(&form, Some(&dom_id(&id))),
+    match blocking(state.curator(), work).await {
+        Ok(_) => back_to(form, anchor),
         Err(error) => error_page(&error),
     }
 }
@@ -832,13 +842,10 @@ async fn digest_form(
     form: HashMap<String, String>,
     work: DigestWork,
 ) -> Response {
-    if let Err(refused) = checked_session(&state, &headers, &form) {
-        return refused;
-    }
-    match blocking(state.curator(), move |c| work(c, c.period_start(&period)?)).await {
-        Ok(()) => back_to(&form, None),
-        Err(error) => error_page(&error),
-    }
+    apply_form(&state, &headers, &form, None, move |c| {
+        work(c, c.period_start(&period)?)
+    })
+    .await
 }
 
 async fn link_form(
@@ -846,14 +853,11 @@ async fn link_form(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(refused) = checked_session(&state, &headers, &form) {
-        return refused;
-    }
     let url = form.get("url").cloned().unwrap_or_default();
-    match blocking(state.curator(), move |c| c.add_link(&url, None)).await {
-        Ok(_) => back_to(&form, None),
-        Err(error) => error_page(&error),
-    }
+    apply_form(&state, &headers, &form, None, move |c| {
+        c.add_link(&url, None)
+    })
+    .await
 }
 
 fn error_page(error: &CurateError) -> Response {
