@@ -12,6 +12,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
 /// Everything yaowen is configured with, validated, defaults applied and
@@ -1669,5 +1670,34 @@ mod tests {
     fn empty_token_env_disables_it() {
         let config = load("[server]\ntoken_env = \"\"\n").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.server.token_env, None);
+    }
+}
+
+/// The configuration as several long-lived parts of the daemon see it: the
+/// scheduler replaces it on SIGHUP and the HTTP server reads the current one
+/// on every request. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SharedConfig(Arc<std::sync::RwLock<Arc<Config>>>);
+
+impl SharedConfig {
+    pub fn new(config: Arc<Config>) -> SharedConfig {
+        SharedConfig(Arc::new(std::sync::RwLock::new(config)))
+    }
+
+    /// The configuration in force now.
+    pub fn get(&self) -> Arc<Config> {
+        // A poisoned lock still holds a complete Arc: use it.
+        match self.0.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Put a newly loaded configuration in force.
+    pub fn set(&self, config: Arc<Config>) {
+        match self.0.write() {
+            Ok(mut guard) => *guard = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! edited until the digest is reopened, and the site is regenerated after
 //! every change.
 
-use crate::config::{Config, SourceKind};
+use crate::config::{Config, SharedConfig, SourceKind};
 use crate::generate::{self, GenerateError, PeriodView};
 use crate::model::{Curation, CurationState, Digest, DigestStatus, Item, SourceState};
 use crate::publish::{DigestEntry, SiteInfo};
@@ -153,25 +153,29 @@ pub struct AddedLink {
 /// serialises every read-modify-write (sled admits one process, so this is
 /// the only writer of curation and digests).
 pub struct Curator {
-    config: Arc<Config>,
+    /// Read afresh for each action, so a reloaded config takes effect.
+    config: SharedConfig,
     store: Arc<Store>,
-    site: SiteInfo,
     write: Mutex<()>,
 }
 
 impl Curator {
     pub fn new(config: Arc<Config>, store: Arc<Store>) -> Curator {
-        let site = generate::site_info(&config);
+        Curator::with_shared(SharedConfig::new(config), store)
+    }
+
+    /// A curator that follows configuration reloads.
+    pub fn with_shared(config: SharedConfig, store: Arc<Store>) -> Curator {
         Curator {
             config,
             store,
-            site,
             write: Mutex::new(()),
         }
     }
 
-    pub fn site(&self) -> &SiteInfo {
-        &self.site
+    /// The rendering settings of the configuration in force.
+    pub fn site(&self) -> SiteInfo {
+        generate::site_info(&self.config.get())
     }
 
     pub fn store(&self) -> &Store {
@@ -183,27 +187,32 @@ impl Curator {
     pub fn period_start(&self, text: &str) -> Result<NaiveDate, CurateError> {
         let text = text.trim();
         if text.is_empty() || text == "current" {
-            return Ok(self.site.period.start_at(Utc::now(), self.site.timezone));
+            return Ok(self
+                .site()
+                .period
+                .start_at(Utc::now(), self.site().timezone));
         }
         let day = parse_day(text)?;
-        Ok(self.site.period.start_of(day))
+        Ok(self.site().period.start_of(day))
     }
 
     /// The current period's start.
     pub fn current_period(&self) -> NaiveDate {
-        self.site.period.start_at(Utc::now(), self.site.timezone)
+        self.site()
+            .period
+            .start_at(Utc::now(), self.site().timezone)
     }
 
     /// Every digest with entries or a published record, newest first, and
     /// the current period even when it is still empty.
     pub fn digests(&self) -> Result<Vec<DigestSummary>, CurateError> {
-        let view = generate::build_view(&self.store, &self.site, 0)?;
+        let view = generate::build_view(&self.store, &self.site(), 0)?;
         let mut list: Vec<DigestSummary> = view
             .digests
             .iter()
             .map(|page| DigestSummary {
                 period: page.start.to_string(),
-                label: self.site.period_label(page.start),
+                label: self.site().period_label(page.start),
                 status: status_of(page.published),
                 published_at: page.published_at,
                 entries: page.entries.len(),
@@ -213,7 +222,7 @@ impl Curator {
         if !view.digests.iter().any(|page| page.start == current) {
             list.push(DigestSummary {
                 period: current.to_string(),
-                label: self.site.period_label(current),
+                label: self.site().period_label(current),
                 status: DigestStatus::Draft,
                 published_at: None,
                 entries: 0,
@@ -226,12 +235,12 @@ impl Curator {
     /// One digest for editors.
     pub fn digest(&self, start: NaiveDate) -> Result<DigestDetail, CurateError> {
         let PeriodView { page, excluded, .. } =
-            generate::period_view(&self.store, &self.site, start)?;
+            generate::period_view(&self.store, &self.site(), start)?;
         let curations = self.curations()?;
         let view = |entry: &DigestEntry| entry_view(entry, curations.get(&entry.id));
         Ok(DigestDetail {
             period: start.to_string(),
-            label: self.site.period_label(start),
+            label: self.site().period_label(start),
             status: status_of(page.published),
             published_at: page.published_at,
             entries: page.entries.iter().map(view).collect(),
@@ -275,7 +284,7 @@ impl Curator {
             Some(text) => Some(Some(parse_day(text)?)),
         };
         if let Some(Some(day)) = date {
-            let start = self.site.period.start_of(day);
+            let start = self.site().period.start_of(day);
             if self.is_published(start)? {
                 return Err(CurateError::Published {
                     period: start.to_string(),
@@ -323,7 +332,7 @@ impl Curator {
         up: bool,
         editor: &str,
     ) -> Result<(), CurateError> {
-        let view = generate::period_view(&self.store, &self.site, start)?;
+        let view = generate::period_view(&self.store, &self.site(), start)?;
         let mut order = view.draft;
         let at = order
             .iter()
@@ -368,7 +377,7 @@ impl Curator {
                     "the digest {start} is already published"
                 )));
             }
-            let view = generate::period_view(&self.store, &self.site, start)?;
+            let view = generate::period_view(&self.store, &self.site(), start)?;
             if view.draft.is_empty() {
                 return Err(CurateError::BadRequest(format!(
                     "the digest {start} has no items to publish"
@@ -451,8 +460,9 @@ impl Curator {
 
     /// Every configured source with its fetch state.
     pub fn sources(&self) -> Result<Vec<SourceHealth>, CurateError> {
-        let mut out = Vec::with_capacity(self.config.sources.len());
-        for source in &self.config.sources {
+        let config = self.config.get();
+        let mut out = Vec::with_capacity(config.sources.len());
+        for source in &config.sources {
             let state = self.store.source_state(&source.name)?;
             out.push(SourceHealth {
                 name: source.name.clone(),
@@ -485,18 +495,13 @@ impl Curator {
     }
 
     fn wechat_links_file(&self, wanted: Option<&str>) -> Result<(String, PathBuf), CurateError> {
-        let found = self
-            .config
-            .sources
-            .iter()
-            .find_map(|source| match &source.kind {
-                SourceKind::Wechat { links_file }
-                    if wanted.is_none_or(|name| name == source.name) =>
-                {
-                    Some((source.name.clone(), links_file.clone()))
-                }
-                _ => None,
-            });
+        let config = self.config.get();
+        let found = config.sources.iter().find_map(|source| match &source.kind {
+            SourceKind::Wechat { links_file } if wanted.is_none_or(|name| name == source.name) => {
+                Some((source.name.clone(), links_file.clone()))
+            }
+            _ => None,
+        });
         found.ok_or_else(|| {
             CurateError::BadRequest(match wanted {
                 Some(name) => format!("no wechat source named {name:?}"),
@@ -514,7 +519,7 @@ impl Curator {
     }
 
     fn regenerate(&self) -> Result<(), CurateError> {
-        generate::generate(&self.config, &self.store)?;
+        generate::generate(&self.config.get(), &self.store)?;
         Ok(())
     }
 
@@ -541,16 +546,16 @@ impl Curator {
 
     fn period_of(&self, item: &Item, curation: &Curation) -> NaiveDate {
         match curation.date {
-            Some(day) => self.site.period.start_of(day),
+            Some(day) => self.site().period.start_of(day),
             None => self
-                .site
+                .site()
                 .period
-                .start_at(item.effective_date(), self.site.timezone),
+                .start_at(item.effective_date(), self.site().timezone),
         }
     }
 
     fn local_day(&self, at: DateTime<Utc>) -> NaiveDate {
-        self.site
+        self.site()
             .timezone
             .from_utc_datetime(&at.naive_utc())
             .date_naive()

@@ -4,7 +4,7 @@
 //! new one is invalid) and stops on SIGINT/SIGTERM with the store flushed.
 
 use crate::cli::{http_client, open_store, runtime};
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SharedConfig, SourceConfig};
 use crate::fetch::HttpClient;
 use crate::model::SourceState;
 use crate::store::Store;
@@ -30,9 +30,9 @@ pub fn run(config: Config) -> Result<ExitCode> {
     // store and stops after it. It keeps the config it started with.
     // A port in use is logged and the daemon goes on fetching (the site
     // may be served by another web server); a bad token file stops it.
+    let shared = SharedConfig::new(Arc::new(config.clone()));
     let result = runtime.block_on(async {
-        let server = match crate::server::start(Arc::new(config.clone()), Arc::clone(&store)).await
-        {
+        let server = match crate::server::start_shared(shared.clone(), Arc::clone(&store)).await {
             Ok(server) => Some(server),
             Err(error @ crate::server::ServerError::Bind { .. }) => {
                 tracing::error!(error = %error, "running without the HTTP server");
@@ -40,7 +40,7 @@ pub fn run(config: Config) -> Result<ExitCode> {
             }
             Err(error) => return Err(error.into()),
         };
-        let result = Daemon::new(config, store, client).run().await;
+        let result = Daemon::new(config, shared, store, client).run().await;
         if let Some(Err(error)) = match server {
             Some(server) => Some(server.stop().await),
             None => None,
@@ -59,6 +59,8 @@ pub fn run(config: Config) -> Result<ExitCode> {
 struct Daemon {
     config_path: PathBuf,
     config: Arc<Config>,
+    /// The same configuration as the HTTP server sees it.
+    shared: SharedConfig,
     store: Arc<Store>,
     client: HttpClient,
     /// When each source runs next.
@@ -72,10 +74,11 @@ enum Wake {
 }
 
 impl Daemon {
-    fn new(config: Config, store: Arc<Store>, client: HttpClient) -> Self {
+    fn new(config: Config, shared: SharedConfig, store: Arc<Store>, client: HttpClient) -> Self {
         Daemon {
             config_path: config.file.clone(),
             config: Arc::new(config),
+            shared,
             store,
             client,
             next: HashMap::new(),
@@ -210,7 +213,11 @@ impl Daemon {
                     Ok(client) => self.client = client,
                     Err(error) => tracing::warn!(error = %error, "keeping the old HTTP settings"),
                 }
+                if new_config.server.listen != self.config.server.listen {
+                    tracing::warn!("server.listen changed: restart yaowen to listen there");
+                }
                 self.config = Arc::new(new_config);
+                self.shared.set(Arc::clone(&self.config));
                 self.next.clear();
                 self.plan_all(Utc::now())?;
                 tracing::info!(

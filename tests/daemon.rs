@@ -261,6 +261,19 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_is_invalid() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    // The HTTP server follows the reload too: its metrics name the new source.
+    let addr = daemon
+        .lines()
+        .iter()
+        .find_map(|line| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix("addr="))
+                .map(str::to_string)
+        })
+        .expect("the server logs its address");
+    let metrics = http_get(&addr, "/metrics");
+    assert!(metrics.contains("source=\"second\""), "{metrics}");
+
     std::fs::write(&config, "[fetch]\nconcurency = 3\n").expect("break config");
     daemon.signal("HUP");
     daemon.wait_for(
@@ -362,4 +375,18 @@ fn systemd_hears_ready_watchdog_pings_and_stopping() {
         stopping |= String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1");
     }
     assert!(stopping, "STOPPING=1 sent on SIGTERM");
+}
+
+/// The body of a plain HTTP/1.1 GET.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
 }

@@ -9,7 +9,7 @@ pub mod auth;
 pub mod files;
 pub mod metrics;
 
-use crate::config::Config;
+use crate::config::{Config, SharedConfig};
 use crate::curate::{CurateError, Curator};
 use crate::store::Store;
 use auth::{Sessions, Token, TokenError};
@@ -45,7 +45,9 @@ pub struct ServerState {
 }
 
 struct Inner {
-    config: Arc<Config>,
+    /// Read per request, so a SIGHUP reload reaches the server (its listen
+    /// address and token stay as they were at start).
+    config: SharedConfig,
     store: Arc<Store>,
     curator: Arc<Curator>,
     /// `None`: no token configured, the server is read-only.
@@ -63,16 +65,33 @@ impl ServerState {
     /// variable or file the config names. Refuses a token file others can
     /// read.
     pub fn new(config: Arc<Config>, store: Arc<Store>) -> Result<ServerState, ServerError> {
+        ServerState::with_shared(SharedConfig::new(config), store)
+    }
+
+    /// Like `new`, following reloads of a shared configuration.
+    pub fn with_shared(
+        config: SharedConfig,
+        store: Arc<Store>,
+    ) -> Result<ServerState, ServerError> {
+        let current = config.get();
         let token = auth::load_token(
-            config.server.token_env.as_deref(),
-            config.server.token_file.as_deref(),
+            current.server.token_env.as_deref(),
+            current.server.token_file.as_deref(),
         )?;
-        Ok(ServerState::with_token(config, store, token))
+        Ok(ServerState::shared_with_token(config, store, token))
     }
 
     /// State with an explicit token (`None`: read-only).
     pub fn with_token(config: Arc<Config>, store: Arc<Store>, token: Option<Token>) -> ServerState {
-        let curator = Arc::new(Curator::new(Arc::clone(&config), Arc::clone(&store)));
+        ServerState::shared_with_token(SharedConfig::new(config), store, token)
+    }
+
+    fn shared_with_token(
+        config: SharedConfig,
+        store: Arc<Store>,
+        token: Option<Token>,
+    ) -> ServerState {
+        let curator = Arc::new(Curator::with_shared(config.clone(), Arc::clone(&store)));
         ServerState {
             inner: Arc::new(Inner {
                 config,
@@ -91,8 +110,8 @@ impl ServerState {
         self.inner.editor.is_some()
     }
 
-    fn config(&self) -> &Config {
-        &self.inner.config
+    fn config(&self) -> Arc<Config> {
+        self.inner.config.get()
     }
 
     fn curator(&self) -> Arc<Curator> {
@@ -158,8 +177,16 @@ impl ServerHandle {
 
 /// Bind `config.server.listen` and serve in a background task.
 pub async fn start(config: Arc<Config>, store: Arc<Store>) -> Result<ServerHandle, ServerError> {
-    let addr = config.server.listen;
-    let state = ServerState::new(config, store)?;
+    start_shared(SharedConfig::new(config), store).await
+}
+
+/// Like `start`, following reloads of a shared configuration.
+pub async fn start_shared(
+    config: SharedConfig,
+    store: Arc<Store>,
+) -> Result<ServerHandle, ServerError> {
+    let addr = config.get().server.listen;
+    let state = ServerState::with_shared(config, store)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
@@ -209,7 +236,8 @@ async fn healthz(State(state): State<ServerState>) -> Response {
 async fn metrics_text(State(state): State<ServerState>) -> Response {
     let inner = Arc::clone(&state.inner);
     let rendered =
-        tokio::task::spawn_blocking(move || metrics::render(&inner.config, &inner.store)).await;
+        tokio::task::spawn_blocking(move || metrics::render(&inner.config.get(), &inner.store))
+            .await;
     match rendered {
         Ok(Ok(text)) => (
             [(
