@@ -86,6 +86,7 @@ pub fn build_view(
         }
     }
 
+    let mut shown_by_period = shown_items_by_period(store, site, &curations)?;
     let mut digests = Vec::with_capacity(periods.len());
     for start in periods.into_iter().rev() {
         let key = start.format("%Y-%m-%d").to_string();
@@ -93,7 +94,10 @@ pub fn build_view(
             Some(digest) if digest.status == DigestStatus::Published => {
                 published_page(store, site, &curations, digest, start)?
             }
-            _ => draft_page(store, site, &curations, &moved_in, start)?,
+            _ => {
+                let items = shown_by_period.remove(&start).unwrap_or_default();
+                draft_page(store, site, &curations, &moved_in, start, items)?
+            }
         };
         if !page.entries.is_empty() || page.published {
             digests.push(page);
@@ -122,15 +126,38 @@ fn shown_by_default(item: &Item, curation: Option<&Curation>) -> bool {
     }
 }
 
+/// The items a draft digest may show, by period, from one pass over the
+/// store in key order. Looking items up period by period through the date
+/// index read them in random order, which made sled page every node in and
+/// out again: 2.4 s for 100,000 items against well under a second now. The
+/// bodies (`text`, `html`) are dropped as soon as read; no page shows them.
+fn shown_items_by_period(
+    store: &Store,
+    site: &SiteInfo,
+    curations: &HashMap<String, Curation>,
+) -> Result<HashMap<NaiveDate, Vec<Item>>, StoreError> {
+    let mut by_period: HashMap<NaiveDate, Vec<Item>> = HashMap::new();
+    for item in store.items() {
+        let mut item = item?;
+        if !shown_by_default(&item, curations.get(&item.id)) {
+            continue;
+        }
+        item.text = String::new();
+        item.html = None;
+        let start = site.period.start_at(item.effective_date(), site.timezone);
+        by_period.entry(start).or_default().push(item);
+    }
+    Ok(by_period)
+}
+
 fn draft_page(
     store: &Store,
     site: &SiteInfo,
     curations: &HashMap<String, Curation>,
     moved_in: &HashMap<NaiveDate, Vec<String>>,
     start: NaiveDate,
+    mut items: Vec<Item>,
 ) -> Result<DigestPage, StoreError> {
-    let (from, to) = site.period.bounds(start, site.timezone);
-    let mut items = store.items_between(from, to)?;
     // Items an editor dated into another period leave this one...
     items.retain(|item| {
         curations
