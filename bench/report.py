@@ -111,10 +111,10 @@ def main():
                  % (peer, n, m["items"], m["shown"], m["unique_articles"], m["wrongly_merged_items"],
                     m["groups_split"], m["groups_misfiled"]))
     if idle:
-        w.append("- idle daemon: `yaowen run` with %d farm sources (%d items stored); first cycle %.1f s; then "
+        w.append("- idle daemon: `yaowen run` with %d farm sources (%d items each); first cycle %.1f s; then "
                  "VmRSS sampled each second for %d s while idle: %.1f-%.1f MB (anon %.1f MB, file-backed %.1f MB), "
                  "%s threads; VmHWM (peak during the first cycle) %.1f MB."
-                 % (idle["feeds"], idle["feeds"] * 20, idle["first_cycle_s"], idle["sample_s"], idle["idle_rss_mb_min"],
+                 % (idle["feeds"], idle["items_per_feed"], idle["first_cycle_s"], idle["sample_s"], idle["idle_rss_mb_min"],
                     idle["idle_rss_mb_max"], idle["rss_anon_mb_last"], idle["rss_file_mb_last"], idle["threads"],
                     idle["vm_hwm_mb"]))
     w.append("")
