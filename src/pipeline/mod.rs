@@ -118,7 +118,10 @@ pub async fn run_cycle(
         let span = tracing::info_span!("source", source = %source.name, kind = source.kind.label());
         tasks.spawn(
             async move {
-                let _permit = limit.acquire_owned().await;
+                // The permit travels with the result and is released only
+                // once the result is committed: prepared items never pile up
+                // in memory faster than the store takes them.
+                let permit = limit.acquire_owned().await;
                 let setup = Setup {
                     client: &client,
                     wechat: &wechat,
@@ -126,7 +129,7 @@ pub async fn run_cycle(
                     summary_chars,
                 };
                 let result = fetch_and_prepare(&store, &setup, &source).await;
-                (index, source.name, result)
+                (index, source.name, result, permit)
             }
             .instrument(span),
         );
@@ -140,7 +143,7 @@ pub async fn run_cycle(
     let total = sources.len();
     let mut done = 0;
     while let Some(joined) = tasks.join_next().await {
-        let (index, name, prepared) = match joined {
+        let (index, name, prepared, _permit) = match joined {
             Ok(value) => value,
             Err(error) => {
                 // A panic in a source task is a bug; the cycle goes on.
