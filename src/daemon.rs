@@ -176,6 +176,13 @@ impl Daemon {
         if report.changed() {
             self.generate();
         }
+        // Idle until the next tick with only what idling needs in memory.
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || store.release_memory()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(error = %error, "cannot reopen the store"),
+            Err(error) => tracing::error!(error = %error, "store reopen crashed"),
+        }
         let now = Utc::now();
         for name in due {
             self.plan(name, now)?;

@@ -225,3 +225,29 @@ fn a_damaged_data_file_is_reported_as_corrupt_not_silently_emptied() {
         Err(other) => panic!("expected Corrupt, got {other}"),
     }
 }
+
+#[test]
+fn releasing_memory_reopens_the_store_with_everything_in_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let store = Store::open(&path).expect("open");
+    store
+        .put_items(&[item("a", "https://example.org/a", 1)])
+        .expect("put");
+    let held = store.items().count();
+    store.release_memory().expect("reopen");
+    assert_eq!(held, 1);
+    assert_eq!(
+        store.item("a").expect("get").map(|i| i.url),
+        Some("https://example.org/a".into())
+    );
+    store
+        .put_items(&[item("b", "https://example.org/b", 2)])
+        .expect("put after reopen");
+    store.flush().expect("flush");
+    drop(store);
+    let again = Store::open(&path).expect("open again");
+    assert_eq!(again.item_count(), 2);
+    // Still one process at a time.
+    assert!(matches!(Store::open(&path), Err(StoreError::Locked { .. })));
+}

@@ -90,7 +90,7 @@ impl Store {
             emit(&Record::Digest { digest })?;
             counts.digests += 1;
         }
-        for entry in self.tombstones.iter() {
+        for entry in self.trees()?.tombstones.iter() {
             let (key, value) = entry.map_err(StoreError::from)?;
             let tombstone: Tombstone = super::decode("tombstone", &key, &value)?;
             emit(&Record::Tombstone {
@@ -164,7 +164,8 @@ impl Store {
                     counts.digests += 1;
                 }
                 Record::Tombstone { key, tombstone } => {
-                    self.tombstones
+                    self.trees()?
+                        .tombstones
                         .insert(key.as_bytes(), encode("tombstone", &tombstone)?)
                         .map_err(StoreError::from)?;
                     counts.tombstones += 1;

@@ -14,12 +14,26 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The on-disk layout version. Bump it when a record changes shape in a way
 /// old code cannot read, and teach `open` to migrate.
 pub const SCHEMA_VERSION: u32 = 1;
 
 const META_SCHEMA: &[u8] = b"schema_version";
+
+/// sled's page cache. Small: the daemon idles most of the time.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Hand memory freed by the allocator back to the system (glibc keeps it).
+fn release_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused heap pages to the kernel; it
+    // takes no pointers and is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,6 +51,8 @@ pub enum StoreError {
         #[source]
         source: sled::Error,
     },
+    #[error("the store at {path} is closed: reopening it failed; restart yaowen")]
+    Closed { path: PathBuf },
     #[error("store I/O failed: {0}")]
     Db(#[from] sled::Error),
     #[error("a stored {what} record {key:?} cannot be read: {source}")]
@@ -83,9 +99,16 @@ pub struct LinkState {
     pub last_outcome: String,
 }
 
-/// The yaowen store.
+/// The yaowen store. The sled database behind it can be closed and opened
+/// again (`release_memory`): sled 0.34 keeps every page it has read in
+/// memory whatever its cache setting, and only a reopen gives that back.
 pub struct Store {
     path: PathBuf,
+    trees: std::sync::RwLock<Option<Arc<Trees>>>,
+}
+
+/// The open sled database and its trees.
+struct Trees {
     db: sled::Db,
     items: sled::Tree,
     curation: sled::Tree,
@@ -131,12 +154,23 @@ impl Store {
         let had_data = std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
         let db = sled::Config::new()
             .path(path)
-            // Small cache: the daemon idles most of the time; hot data is tiny.
-            .cache_capacity(16 * 1024 * 1024)
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(|e| classify_open_error(path, e))?;
-        let open_tree = |name: &str| db.open_tree(name).map_err(|e| classify_open_error(path, e));
+        let trees = Trees::open(path, db)?;
         let store = Store {
+            path: path.to_path_buf(),
+            trees: std::sync::RwLock::new(Some(Arc::new(trees))),
+        };
+        store.check_schema(had_data)?;
+        Ok(store)
+    }
+}
+
+impl Trees {
+    fn open(path: &Path, db: sled::Db) -> Result<Trees, StoreError> {
+        let open_tree = |name: &str| db.open_tree(name).map_err(|e| classify_open_error(path, e));
+        Ok(Trees {
             items: open_tree("items")?,
             curation: open_tree("curation")?,
             sources: open_tree("sources")?,
@@ -148,23 +182,90 @@ impl Store {
             heads: open_tree("heads")?,
             link_queue: open_tree("link_queue")?,
             link_states: open_tree("link_states")?,
-            path: path.to_path_buf(),
             db,
+        })
+    }
+}
+
+impl Store {
+    /// The open database; an error only if a reopen failed.
+    fn trees(&self) -> Result<Arc<Trees>, StoreError> {
+        let guard = self
+            .trees
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        guard
+            .as_ref()
+            .map(Arc::clone)
+            .ok_or_else(|| StoreError::Closed {
+                path: self.path.clone(),
+            })
+    }
+
+    /// Iterate one tree; a closed store yields its error once.
+    fn scan(
+        &self,
+        pick: fn(&Trees) -> &sled::Tree,
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> {
+        let (iter, error) = match self.trees() {
+            Ok(trees) => (Some(pick(&trees).iter()), None),
+            Err(error) => (None, Some(error)),
         };
-        store.check_schema(had_data)?;
-        Ok(store)
+        error.into_iter().map(Err).chain(
+            iter.into_iter()
+                .flatten()
+                .map(|entry| entry.map_err(StoreError::from)),
+        )
+    }
+
+    /// Flush, close and reopen the database, giving back the memory sled
+    /// holds for every page read since it was opened (tens of MB after a
+    /// cycle over thousands of items). Callers wait while it happens.
+    pub fn release_memory(&self) -> Result<(), StoreError> {
+        let mut guard = self
+            .trees
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(trees) = guard.as_ref() {
+            trees.db.flush()?;
+        }
+        *guard = None;
+        // The file lock goes with the last handle; an iterator still alive
+        // on another thread may hold one for a moment.
+        let mut last_error = None;
+        for _ in 0..50 {
+            match sled::Config::new()
+                .path(&self.path)
+                .cache_capacity(CACHE_BYTES)
+                .open()
+                .map_err(|e| classify_open_error(&self.path, e))
+                .and_then(|db| Trees::open(&self.path, db))
+            {
+                Ok(trees) => {
+                    *guard = Some(Arc::new(trees));
+                    release_freed_heap();
+                    return Ok(());
+                }
+                Err(error) => last_error = Some(error),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(last_error.unwrap_or(StoreError::Closed {
+            path: self.path.clone(),
+        }))
     }
 
     fn check_schema(&self, had_data: bool) -> Result<(), StoreError> {
-        match self.meta.get(META_SCHEMA)? {
+        match self.trees()?.meta.get(META_SCHEMA)? {
             None if had_data => Err(StoreError::Corrupt {
                 path: self.path.clone(),
                 detail: "the data file exists but holds no readable yaowen records".into(),
             }),
             None => {
-                self.meta
+                self.trees()?
+                    .meta
                     .insert(META_SCHEMA, SCHEMA_VERSION.to_string().as_bytes())?;
-                self.db.flush()?;
+                self.trees()?.db.flush()?;
                 Ok(())
             }
             Some(raw) => {
@@ -193,14 +294,14 @@ impl Store {
 
     /// Make everything written so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.trees()?.db.flush()?;
         Ok(())
     }
 
     /// Whether the store still reads back what it wrote (for the watchdog
     /// and `/healthz`).
     pub fn check_health(&self) -> Result<(), StoreError> {
-        match self.meta.get(META_SCHEMA)? {
+        match self.trees()?.meta.get(META_SCHEMA)? {
             Some(_) => Ok(()),
             None => Err(StoreError::Corrupt {
                 path: self.path.clone(),
@@ -211,18 +312,22 @@ impl Store {
 
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.trees()
+            .ok()
+            .and_then(|trees| trees.db.size_on_disk().ok())
+            .unwrap_or(0)
     }
 
     // ---- items ----------------------------------------------------------
 
     pub fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
-        get_json(&self.items, "item", id)
+        get_json(&self.trees()?.items, "item", id)
     }
 
     /// The id of the item stored under `canonical_url`, if any.
     pub fn item_id_by_url(&self, canonical_url: &str) -> Result<Option<String>, StoreError> {
         Ok(self
+            .trees()?
             .urls
             .get(canonical_url.as_bytes())?
             .map(|raw| String::from_utf8_lossy(&raw).into_owned()))
@@ -250,16 +355,16 @@ impl Store {
             url_batch.insert(item.url.as_bytes(), item.id.as_bytes());
             date_batch.insert(date_key(item.effective_date(), &item.id), &[]);
         }
-        self.items.apply_batch(item_batch)?;
-        self.urls.apply_batch(url_batch)?;
-        self.by_date.apply_batch(date_batch)?;
-        self.heads.apply_batch(head_batch)?;
+        self.trees()?.items.apply_batch(item_batch)?;
+        self.trees()?.urls.apply_batch(url_batch)?;
+        self.trees()?.by_date.apply_batch(date_batch)?;
+        self.trees()?.heads.apply_batch(head_batch)?;
         Ok(())
     }
 
     /// (id, fingerprint) of the first item of every story.
     pub fn cluster_heads(&self) -> impl Iterator<Item = Result<(String, u64), StoreError>> + '_ {
-        self.heads.iter().map(|entry| {
+        self.scan(|t| &t.heads).map(|entry| {
             let (key, value) = entry?;
             let mut raw = [0u8; 8];
             if value.len() == 8 {
@@ -278,17 +383,17 @@ impl Store {
         for (url, id) in aliases {
             batch.insert(url.as_bytes(), id.as_bytes());
         }
-        self.urls.apply_batch(batch)?;
+        self.trees()?.urls.apply_batch(batch)?;
         Ok(())
     }
 
     pub fn item_count(&self) -> usize {
-        self.items.len()
+        self.trees().map_or(0, |trees| trees.items.len())
     }
 
     /// Every item, in id order.
     pub fn items(&self) -> impl Iterator<Item = Result<Item, StoreError>> + '_ {
-        self.items.iter().map(|entry| {
+        self.scan(|t| &t.items).map(|entry| {
             let (key, value) = entry?;
             decode("item", &key, &value)
         })
@@ -303,7 +408,7 @@ impl Store {
         let start = time_prefix(from);
         let end = time_prefix(to);
         let mut out = Vec::new();
-        for entry in self.by_date.range(start..end) {
+        for entry in self.trees()?.by_date.range(start..end) {
             let (key, _) = entry?;
             if let Some(item) = self.item(id_of_date_key(&key))? {
                 out.push(item);
@@ -319,7 +424,7 @@ impl Store {
         mut keep: impl FnMut(&Item) -> bool,
     ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(1024));
-        for entry in self.by_date.iter().rev() {
+        for entry in self.trees()?.by_date.iter().rev() {
             if out.len() >= limit {
                 break;
             }
@@ -336,20 +441,19 @@ impl Store {
     /// The effective date of every item, oldest first, read from the date
     /// index alone (no item is decoded).
     pub fn effective_dates(&self) -> impl Iterator<Item = Result<DateTime<Utc>, StoreError>> + '_ {
-        self.by_date
-            .iter()
-            .keys()
-            .map(|key| Ok(time_of_date_key(&key?)))
+        self.scan(|t| &t.by_date)
+            .map(|entry| entry.map(|(key, _)| time_of_date_key(&key)))
     }
 
     // ---- tombstones -----------------------------------------------------
 
     pub fn tombstone(&self, key: &str) -> Result<Option<Tombstone>, StoreError> {
-        get_json(&self.tombstones, "tombstone", key)
+        get_json(&self.trees()?.tombstones, "tombstone", key)
     }
 
     pub fn put_tombstone(&self, key: &str, tombstone: &Tombstone) -> Result<(), StoreError> {
-        self.tombstones
+        self.trees()?
+            .tombstones
             .insert(key.as_bytes(), encode("tombstone", tombstone)?)?;
         Ok(())
     }
@@ -359,7 +463,7 @@ impl Store {
     /// Queue `url` (found in an item of `from_source`). Returns false when
     /// it was queued already (the first queueing is kept).
     pub fn queue_link(&self, url: &str, from_source: &str) -> Result<bool, StoreError> {
-        if self.link_queue.contains_key(url.as_bytes())? {
+        if self.trees()?.link_queue.contains_key(url.as_bytes())? {
             return Ok(false);
         }
         let record = QueuedLink {
@@ -367,7 +471,8 @@ impl Store {
             from_source: from_source.to_string(),
             queued_at: Utc::now(),
         };
-        self.link_queue
+        self.trees()?
+            .link_queue
             .insert(url.as_bytes(), encode("queued link", &record)?)?;
         Ok(true)
     }
@@ -375,6 +480,7 @@ impl Store {
     /// Every queued link, oldest first.
     pub fn queued_links(&self) -> Result<Vec<QueuedLink>, StoreError> {
         let mut links = self
+            .trees()?
             .link_queue
             .iter()
             .map(|entry| {
@@ -388,39 +494,41 @@ impl Store {
 
     /// Take `url` off the queue (it was stored or is gone).
     pub fn dequeue_link(&self, url: &str) -> Result<(), StoreError> {
-        self.link_queue.remove(url.as_bytes())?;
+        self.trees()?.link_queue.remove(url.as_bytes())?;
         Ok(())
     }
 
     pub fn link_state(&self, key: &str) -> Result<Option<LinkState>, StoreError> {
-        get_json(&self.link_states, "link state", key)
+        get_json(&self.trees()?.link_states, "link state", key)
     }
 
     pub fn put_link_state(&self, key: &str, state: &LinkState) -> Result<(), StoreError> {
-        self.link_states
+        self.trees()?
+            .link_states
             .insert(key.as_bytes(), encode("link state", state)?)?;
         Ok(())
     }
 
     pub fn remove_link_state(&self, key: &str) -> Result<(), StoreError> {
-        self.link_states.remove(key.as_bytes())?;
+        self.trees()?.link_states.remove(key.as_bytes())?;
         Ok(())
     }
 
     // ---- curation -------------------------------------------------------
 
     pub fn curation(&self, id: &str) -> Result<Option<Curation>, StoreError> {
-        get_json(&self.curation, "curation", id)
+        get_json(&self.trees()?.curation, "curation", id)
     }
 
     pub fn put_curation(&self, id: &str, curation: &Curation) -> Result<(), StoreError> {
-        self.curation
+        self.trees()?
+            .curation
             .insert(id.as_bytes(), encode("curation", curation)?)?;
         Ok(())
     }
 
     pub fn curations(&self) -> impl Iterator<Item = Result<(String, Curation), StoreError>> + '_ {
-        self.curation.iter().map(|entry| {
+        self.scan(|t| &t.curation).map(|entry| {
             let (key, value) = entry?;
             let curation = decode("curation", &key, &value)?;
             Ok((String::from_utf8_lossy(&key).into_owned(), curation))
@@ -430,11 +538,12 @@ impl Store {
     // ---- sources --------------------------------------------------------
 
     pub fn source_state(&self, name: &str) -> Result<SourceState, StoreError> {
-        Ok(get_json(&self.sources, "source", name)?.unwrap_or_default())
+        Ok(get_json(&self.trees()?.sources, "source", name)?.unwrap_or_default())
     }
 
     pub fn put_source_state(&self, name: &str, state: &SourceState) -> Result<(), StoreError> {
-        self.sources
+        self.trees()?
+            .sources
             .insert(name.as_bytes(), encode("source", state)?)?;
         Ok(())
     }
@@ -442,7 +551,7 @@ impl Store {
     pub fn source_states(
         &self,
     ) -> impl Iterator<Item = Result<(String, SourceState), StoreError>> + '_ {
-        self.sources.iter().map(|entry| {
+        self.scan(|t| &t.sources).map(|entry| {
             let (key, value) = entry?;
             let state = decode("source", &key, &value)?;
             Ok((String::from_utf8_lossy(&key).into_owned(), state))
@@ -452,18 +561,20 @@ impl Store {
     // ---- digests --------------------------------------------------------
 
     pub fn digest(&self, period: &str) -> Result<Option<Digest>, StoreError> {
-        get_json(&self.digests, "digest", period)
+        get_json(&self.trees()?.digests, "digest", period)
     }
 
     pub fn put_digest(&self, digest: &Digest) -> Result<(), StoreError> {
-        self.digests
+        self.trees()?
+            .digests
             .insert(digest.period.as_bytes(), encode("digest", digest)?)?;
         Ok(())
     }
 
     /// Every digest record, oldest period first.
     pub fn digests(&self) -> Result<Vec<Digest>, StoreError> {
-        self.digests
+        self.trees()?
+            .digests
             .iter()
             .map(|entry| {
                 let (key, value) = entry?;
