@@ -190,6 +190,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run { once: true, strict } => {
             let store = open_store(&config)?;
             let report = fetch(&config, &store, &[])?;
+            // What the fetch read and wrote need not stay in memory while
+            // generating reads everything again.
+            store.release_memory()?;
             write_outputs(&config, &store)?;
             Ok(fetch_exit(&report, strict))
         }
