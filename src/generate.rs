@@ -59,7 +59,7 @@ pub fn build_view(
     site: &SiteInfo,
     feed_items: usize,
 ) -> Result<SiteView, StoreError> {
-    let curations: HashMap<String, Curation> = store.curations().collect::<Result<_, _>>()?;
+    let (curations, moved_in) = curations_and_moves(store, site)?;
     let frozen: HashMap<String, Digest> = store
         .digests()?
         .into_iter()
@@ -72,14 +72,7 @@ pub fn build_view(
     for date in store.effective_dates() {
         periods.insert(site.period.start_at(date?, site.timezone));
     }
-    let mut moved_in: HashMap<NaiveDate, Vec<String>> = HashMap::new();
-    for (id, curation) in &curations {
-        if let Some(day) = curation.date {
-            let start = site.period.start_of(day);
-            periods.insert(start);
-            moved_in.entry(start).or_default().push(id.clone());
-        }
-    }
+    periods.extend(moved_in.keys().copied());
     for period in frozen.keys() {
         if let Ok(day) = NaiveDate::parse_from_str(period, "%Y-%m-%d") {
             periods.insert(day);
@@ -114,6 +107,28 @@ pub fn build_view(
         .map(|item| feed_entry(item, curations.get(&item.id)))
         .collect();
     Ok(SiteView { digests, latest })
+}
+
+/// Item ids editors dated into a period, by the period's first day.
+type MovedIn = HashMap<NaiveDate, Vec<String>>;
+
+/// Every editor's curation by item id, and the items editors dated into
+/// each period (by the period's first day).
+fn curations_and_moves(
+    store: &Store,
+    site: &SiteInfo,
+) -> Result<(HashMap<String, Curation>, MovedIn), StoreError> {
+    let curations: HashMap<String, Curation> = store.curations().collect::<Result<_, _>>()?;
+    let mut moved_in: HashMap<NaiveDate, Vec<String>> = HashMap::new();
+    for (id, curation) in &curations {
+        if let Some(day) = curation.date {
+            moved_in
+                .entry(site.period.start_of(day))
+                .or_default()
+                .push(id.clone());
+        }
+    }
+    Ok((curations, moved_in))
 }
 
 /// Whether an item appears without an editor's say: a story's first item
@@ -360,16 +375,7 @@ pub fn period_view(
     site: &SiteInfo,
     start: NaiveDate,
 ) -> Result<PeriodView, StoreError> {
-    let curations: HashMap<String, Curation> = store.curations().collect::<Result<_, _>>()?;
-    let mut moved_in: HashMap<NaiveDate, Vec<String>> = HashMap::new();
-    for (id, curation) in &curations {
-        if let Some(day) = curation.date {
-            moved_in
-                .entry(site.period.start_of(day))
-                .or_default()
-                .push(id.clone());
-        }
-    }
+    let (curations, moved_in) = curations_and_moves(store, site)?;
     let items = period_items(store, site, &curations, &moved_in, start)?;
     let draft = ordered_entries(&items, &curations, site);
     let mut excluded: Vec<DigestEntry> = items
