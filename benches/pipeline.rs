@@ -8,11 +8,7 @@
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use yaowen::pipeline::ingest::{prepare, IngestContext, IngestStats, Ingestor};
 use yaowen::source::feed::{parse, FeedContext};
 use yaowen::store::Store;
@@ -21,73 +17,21 @@ use yaowen::text::decode::decode;
 const FEEDS: usize = 50;
 const ITEMS: usize = 20;
 
-/// The farm process, killed when dropped.
-struct Farm(Child);
-
-impl Drop for Farm {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn http_get(port: u16, path: &str) -> std::io::Result<Vec<u8>> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no header end"))?;
-    Ok(response[split + 4..].to_vec())
-}
+// The same farm fixture the tests use.
+#[path = "../tests/common/farm.rs"]
+mod farm;
 
 /// Every farm feed's bytes with the URL it was served from.
 fn farm_feeds() -> Vec<(String, Vec<u8>)> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/feedfarm.py");
-    assert!(
-        script.is_file(),
-        "feedfarm.py missing at {}",
-        script.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let truth = std::env::temp_dir().join(format!("yaowen-bench-truth-{port}.json"));
-    let child = Command::new("python3")
-        .arg(&script)
-        .args(["--feeds", &FEEDS.to_string(), "--items", &ITEMS.to_string()])
-        .args([
-            "--seed",
-            "1",
-            "--port",
-            &port.to_string(),
-            "--max-lifetime",
-            "120",
-        ])
-        .arg("--truth")
-        .arg(&truth)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("python3 runs the feed farm");
-    let _farm = Farm(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !http_get(port, "/healthz").is_ok_and(|b| b.starts_with(b"ok")) {
-        assert!(Instant::now() < deadline, "feed farm not healthy");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let truth =
+        std::env::temp_dir().join(format!("yaowen-bench-truth-{}.json", std::process::id()));
+    let farm = farm::start_farm(FEEDS, &truth);
     let _ = std::fs::remove_file(&truth);
     (0..FEEDS)
         .map(|i| {
             let path = format!("/feed/{i}.xml");
-            let body = http_get(port, &path).expect("farm feed");
-            (format!("http://127.0.0.1:{port}{path}"), body)
+            let body = farm::http_get(farm.port, &path).expect("farm feed");
+            (format!("http://127.0.0.1:{}{path}", farm.port), body)
         })
         .collect()
 }
