@@ -25,3 +25,6 @@ pub mod source;
 pub mod store;
 pub mod systemd;
 pub mod text;
+
+#[cfg(test)]
+mod test_support;

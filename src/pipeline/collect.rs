@@ -174,16 +174,15 @@ async fn collect_feed(
     };
     let timezone = source.timezone;
     // Decoding and parsing are CPU work: keep them off the I/O threads.
-    let parsed = tokio::task::spawn_blocking(move || {
+    let parsed = off_thread(move || {
         let text = decode::decode(&bytes, content_type.as_deref()).text;
         let ctx = feed::FeedContext {
             url: final_url.as_str(),
             timezone,
         };
-        feed::parse(&text, &ctx)
+        Ok(feed::parse(&text, &ctx)?)
     })
-    .await
-    .map_err(|e| SourceError::Crashed(e.to_string()))??;
+    .await?;
     let ttl = parsed
         .ttl_minutes
         .map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
@@ -213,7 +212,7 @@ async fn collect_page(
     };
     let source = source.clone();
     // Decoding and selecting are CPU work: keep them off the I/O threads.
-    let parsed = tokio::task::spawn_blocking(move || {
+    let parsed = off_thread(move || {
         let SourceKind::Page {
             item,
             link,
@@ -238,8 +237,7 @@ async fn collect_page(
         let text = decode::decode(&bytes, content_type.as_deref()).text;
         Ok(page::parse(&text, &final_url, &spec)?)
     })
-    .await
-    .map_err(|e| SourceError::Crashed(e.to_string()))??;
+    .await?;
     Ok(Collection::Collected(Collected {
         entries: parsed.entries,
         skipped: parsed.skipped,
@@ -253,7 +251,7 @@ async fn collect_page(
 /// at ingest.
 async fn collect_markdown(source: &SourceConfig) -> Result<Collected, SourceError> {
     let source = source.clone();
-    let parsed = tokio::task::spawn_blocking(move || {
+    let parsed = off_thread(move || {
         let SourceKind::Markdown {
             path,
             base_url,
@@ -270,14 +268,22 @@ async fn collect_markdown(source: &SourceConfig) -> Result<Collected, SourceErro
         };
         Ok(markdown::read_site(&site)?)
     })
-    .await
-    .map_err(|e| SourceError::Crashed(e.to_string()))??;
+    .await?;
     Ok(Collected {
         entries: parsed.entries,
         skipped: parsed.skipped,
         validators: Validators::default(),
         refresh_after: None,
     })
+}
+
+/// Run CPU work (decoding, parsing, selecting) off the I/O threads.
+async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SourceError> + Send + 'static,
+) -> Result<T, SourceError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SourceError::Crashed(e.to_string()))?
 }
 
 /// The longest wait the server asked for: `Cache-Control: max-age`,

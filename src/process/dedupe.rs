@@ -297,15 +297,8 @@ impl NearIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
-    fn shared(path: &str) -> String {
-        let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared")
-            .join(path);
-        std::fs::read_to_string(&full)
-            .unwrap_or_else(|e| panic!("test material {} missing: {e}", full.display()))
-    }
+    use crate::test_support::shared;
 
     /// Crude HTML to text for test material: drop tags, scripts and styles.
     fn strip_html(html: &str) -> String {

@@ -325,12 +325,7 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn shared(path: &str) -> String {
-        let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared")
-            .join(path);
-        std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
-    }
+    use crate::test_support::shared;
 
     fn after_front_matter(doc: &str) -> &str {
         doc.splitn(3, "---\n").nth(2).expect("front matter")

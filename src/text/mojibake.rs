@@ -798,14 +798,8 @@ fn suspicious_count(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
-    fn shared(path: &str) -> String {
-        let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared")
-            .join(path);
-        std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
-    }
+    use crate::test_support::shared;
 
     fn front_matter_value(doc: &str, key: &str) -> String {
         let prefix = format!("{key}: ");
