@@ -14,7 +14,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -409,18 +409,20 @@ fn fetch(config: &Config, store: &Arc<Store>, names: &[String]) -> Result<CycleR
             }
         }
     };
+    let started = Instant::now();
     let report = runtime()?.block_on(pipeline::run_cycle(
         config, store, &client, &selected, &progress,
     ))?;
-    print_report(&report);
+    print_report(&report, started.elapsed());
     Ok(report)
 }
 
-fn print_report(report: &CycleReport) {
+fn print_report(report: &CycleReport, took: Duration) {
     let failed: Vec<_> = report.failed().collect();
     println!(
-        "fetched {} sources: {} new items, {} updated, {} failed",
+        "fetched {} sources in {:.2} s: {} new items, {} updated, {} failed",
         report.sources.len(),
+        took.as_secs_f64(),
         report.new_items(),
         report.updated_items(),
         failed.len()
@@ -446,12 +448,14 @@ fn fetch_exit(report: &CycleReport, strict: bool) -> ExitCode {
 }
 
 fn write_outputs(config: &Config, store: &Store) -> Result<()> {
+    let started = Instant::now();
     let report = generate::generate(config, store)
         .with_context(|| format!("cannot generate into {}", config.output.dir.display()))?;
     println!(
-        "wrote {} files to {}",
+        "wrote {} files to {} in {:.2} s",
         report.files.len(),
-        config.output.dir.display()
+        config.output.dir.display(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

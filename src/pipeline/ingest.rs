@@ -97,7 +97,12 @@ pub fn prepare(
                 .push(format!("entry {}: removed earlier", index + 1));
             continue;
         }
-        let summary_source = entry.summary.as_deref().map(clean_html);
+        // A feed with only a description gives it as the text too: clean
+        // it once.
+        let summary_source = match (&entry.content, &entry.summary) {
+            (None, Some(_)) => Some(raw_text.clone()),
+            (_, summary) => summary.as_deref().map(clean_html),
+        };
         let content_hash = content_hash(&title, summary_source.as_deref(), &raw_text, &entry);
         let existing = store.item(&id)?;
         if let Some(old) = &existing {

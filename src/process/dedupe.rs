@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 /// Changes whenever `fingerprint` would give other values for the same text.
 pub const FINGERPRINT_VERSION: u32 = 1;
@@ -78,10 +78,10 @@ pub fn hamming(a: u64, b: u64) -> u32 {
 /// with no letters or digits at all (title and text) share one
 /// fingerprint; callers should not dedupe those.
 pub fn fingerprint(title: &str, text: &str) -> u64 {
-    let title_tokens = tokens(title);
-    let body_tokens = tokens(text);
-    let title_shingles = shingle_hashes(&title_tokens);
-    let body_shingles = shingle_hashes(&body_tokens);
+    let title_tokens = Tokens::of(title);
+    let body_tokens = Tokens::of(text);
+    let title_shingles = title_tokens.shingle_hashes();
+    let body_shingles = body_tokens.shingle_hashes();
     if title_shingles.len() + body_shingles.len() < MIN_FEATURES {
         return exact_hash(&title_tokens, &body_tokens);
     }
@@ -92,42 +92,92 @@ pub fn fingerprint(title: &str, text: &str) -> u64 {
     simhash(weighted)
 }
 
-/// A word or a single CJK character, normalised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Token {
-    text: String,
-    cjk: bool,
-}
-
-/// The tokens of `text`: runs of letters and digits (lower-cased) and
+/// The tokens of a text: runs of letters and digits (lower-cased) and
 /// single CJK characters; everything else only separates tokens, so
 /// punctuation and spacing never change the result.
-fn tokens(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    for c in text.chars().map(narrow) {
-        if is_cjk(c) {
-            flush_word(&mut word, &mut out);
-            out.push(Token {
-                text: c.to_string(),
-                cjk: true,
-            });
-        } else if c.is_alphanumeric() {
-            word.extend(c.to_lowercase());
-        } else {
-            flush_word(&mut word, &mut out);
-        }
-    }
-    flush_word(&mut word, &mut out);
-    out
+///
+/// Tokens are kept in one buffer, each followed by `TOKEN_SEPARATOR`, so a
+/// shingle is one contiguous slice: this runs on every new item, and a
+/// string per token cost more than the hashing.
+struct Tokens {
+    buffer: Vec<u8>,
+    /// Per token: where it ends in `buffer` (after its separator), and
+    /// whether it is a CJK character.
+    ends: Vec<(usize, bool)>,
 }
 
-fn flush_word(word: &mut String, out: &mut Vec<Token>) {
-    if !word.is_empty() {
-        out.push(Token {
-            text: std::mem::take(word),
-            cjk: false,
-        });
+impl Tokens {
+    fn of(text: &str) -> Tokens {
+        let mut tokens = Tokens {
+            buffer: Vec::with_capacity(text.len() + text.len() / 2),
+            ends: Vec::with_capacity(text.len() / 2),
+        };
+        let mut in_word = false;
+        let mut utf8 = [0u8; 4];
+        for c in text.chars().map(narrow) {
+            if is_cjk(c) {
+                tokens.end_word(&mut in_word);
+                tokens
+                    .buffer
+                    .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                tokens.push_end(true);
+            } else if c.is_ascii_alphanumeric() {
+                tokens.buffer.push(c.to_ascii_lowercase() as u8);
+                in_word = true;
+            } else if c.is_alphanumeric() {
+                for lower in c.to_lowercase() {
+                    tokens
+                        .buffer
+                        .extend_from_slice(lower.encode_utf8(&mut utf8).as_bytes());
+                }
+                in_word = true;
+            } else {
+                tokens.end_word(&mut in_word);
+            }
+        }
+        tokens.end_word(&mut in_word);
+        tokens
+    }
+
+    fn end_word(&mut self, in_word: &mut bool) {
+        if std::mem::take(in_word) {
+            self.push_end(false);
+        }
+    }
+
+    fn push_end(&mut self, cjk: bool) {
+        self.buffer.push(TOKEN_SEPARATOR);
+        self.ends.push((self.buffer.len(), cjk));
+    }
+
+    /// Where token `index` starts in `buffer`.
+    fn start(&self, index: usize) -> usize {
+        index
+            .checked_sub(1)
+            .and_then(|previous| self.ends.get(previous))
+            .map_or(0, |&(end, _)| end)
+    }
+
+    /// Hashes of the distinct shingles: four tokens from a CJK character,
+    /// two from a word; so both are about two words long. Shorter CJK
+    /// shingles are mostly single common words ("云原生", "开发者") shared by
+    /// every story on a topic: on the feed farm, trigrams left two different
+    /// stories 8 bits apart, four-character shingles 10.
+    fn shingle_hashes(&self) -> Vec<u64> {
+        let mut hashes = Vec::with_capacity(self.ends.len());
+        for (index, &(_, cjk)) in self.ends.iter().enumerate() {
+            let width = if cjk { 4 } else { 2 };
+            let Some(&(end, _)) = self.ends.get(index + width - 1) else {
+                break;
+            };
+            let start = self.start(index);
+            hashes.push(xxh3_64(&self.buffer[start..end]));
+        }
+        // Each distinct shingle counts once: a repeated line of boilerplate
+        // must not outvote the story.
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes
     }
 }
 
@@ -153,47 +203,14 @@ fn is_cjk(c: char) -> bool {
     )
 }
 
-/// Hashes of the distinct shingles of a token stream: four tokens from a
-/// CJK character, two from a word; so both are about two words long.
-/// Shorter CJK shingles are mostly single common words ("云原生",
-/// "开发者") shared by every story on a topic: on the feed farm, trigrams
-/// left two different stories 8 bits apart, four-character shingles 10.
-fn shingle_hashes(tokens: &[Token]) -> Vec<u64> {
-    let mut buffer = Vec::new();
-    let mut hashes = Vec::with_capacity(tokens.len());
-    for (start, token) in tokens.iter().enumerate() {
-        let width = if token.cjk { 4 } else { 2 };
-        let Some(shingle) = tokens.get(start..start + width) else {
-            break;
-        };
-        buffer.clear();
-        for token in shingle {
-            buffer.extend_from_slice(token.text.as_bytes());
-            buffer.push(TOKEN_SEPARATOR);
-        }
-        hashes.push(xxh3_64(&buffer));
-    }
-    // Each distinct shingle counts once: a repeated line of boilerplate
-    // must not outvote the story.
-    hashes.sort_unstable();
-    hashes.dedup();
-    hashes
-}
-
 /// Plain hash of the normalised tokens of title and body.
-fn exact_hash(title: &[Token], body: &[Token]) -> u64 {
-    let mut buffer = Vec::new();
-    for token in title {
-        buffer.extend_from_slice(token.text.as_bytes());
-        buffer.push(TOKEN_SEPARATOR);
-    }
+fn exact_hash(title: &Tokens, body: &Tokens) -> u64 {
+    let mut hasher = Xxh3::with_seed(EXACT_SEED);
+    hasher.update(&title.buffer);
     // Marks where the title ends, so words cannot move between the two.
-    buffer.push(0x1e);
-    for token in body {
-        buffer.extend_from_slice(token.text.as_bytes());
-        buffer.push(TOKEN_SEPARATOR);
-    }
-    xxh3_64_with_seed(&buffer, EXACT_SEED)
+    hasher.update(&[0x1e]);
+    hasher.update(&body.buffer);
+    hasher.digest()
 }
 
 /// Charikar's SimHash: each bit is the sign of the weighted vote of the

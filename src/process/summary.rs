@@ -8,7 +8,10 @@
 //! position, and shown in article order. This runs on every new item, so it
 //! is one pass over the text with hashed tokens, and deterministic.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 use crate::model::SummaryOrigin;
 use crate::text::html::to_text;
@@ -116,11 +119,15 @@ fn is_real_summary(summary: &str, text: &str) -> bool {
     if core.chars().count() < 4 {
         return false;
     }
-    let body = comparable(text);
-    if body.starts_with(&core) {
+    // Most feeds' descriptions are the article's start: settle that
+    // without lower-casing the whole article.
+    if comparable_chars(text)
+        .take(core.chars().count())
+        .eq(core.chars())
+    {
         return false;
     }
-    !body.contains(&core) || ends_sentence(summary.trim_end())
+    ends_sentence(summary.trim_end()) || !comparable(text).contains(&core)
 }
 
 fn strip_teaser_ending(summary: &str) -> &str {
@@ -144,10 +151,13 @@ fn strip_teaser_ending(summary: &str) -> &str {
 
 /// Lowercase without whitespace, so markup and line breaks do not matter.
 fn comparable(text: &str) -> String {
+    comparable_chars(text).collect()
+}
+
+fn comparable_chars(text: &str) -> impl Iterator<Item = char> + '_ {
     text.chars()
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// Leading whole sentences that fit; a first sentence that alone is too long
@@ -185,7 +195,8 @@ struct Candidate<'a> {
 /// Extractive summary of `text` within `budget` display units.
 fn extract(text: &str, budget: usize) -> String {
     let text = one_line_breaks(text);
-    let sentences = split(&text);
+    let text = text.as_ref();
+    let sentences = split(text);
     if sentences.is_empty() || budget == 0 {
         return String::new();
     }
@@ -217,23 +228,40 @@ fn extract(text: &str, budget: usize) -> String {
 }
 
 /// `to_text` output uses single line breaks; normalise CRs from plain text.
-fn one_line_breaks(text: &str) -> String {
-    text.replace("\r\n", "\n").replace('\r', "\n")
+fn one_line_breaks(text: &str) -> Cow<'_, str> {
+    if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 fn is_content(sentence: &str) -> bool {
     if display_len(sentence) < MIN_SENTENCE_LEN {
         return false;
     }
-    let lower = sentence.to_lowercase();
-    if BOILERPLATE.iter().any(|b| lower.contains(b)) {
+    // One pass for every marker; the markers' letters are ASCII, so ASCII
+    // case folding is all the matching needs.
+    static MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(BOILERPLATE)
+            .ok()
+    });
+    if MARKERS
+        .as_ref()
+        .is_some_and(|markers| markers.is_match(sentence))
+    {
         return false;
     }
     // Image captions: "图1 架构", "Figure 2: ...".
-    let caption = lower.starts_with("figure") || {
-        let mut chars = lower.chars();
-        chars.next() == Some('图') && chars.next().is_some_and(|c| c.is_ascii_digit())
-    };
+    let caption = sentence
+        .get(..6)
+        .is_some_and(|start| start.eq_ignore_ascii_case("figure"))
+        || {
+            let mut chars = sentence.chars();
+            chars.next() == Some('图') && chars.next().is_some_and(|c| c.is_ascii_digit())
+        };
     !caption
 }
 
@@ -244,32 +272,49 @@ fn ends_sentence(sentence: &str) -> bool {
 /// Cosine similarity of each sentence's token counts to the whole text's,
 /// times a small bonus for early sentences.
 fn score_by_centrality(candidates: &mut [Candidate]) {
-    let token_lists: Vec<Vec<u64>> = candidates.iter().map(|c| tokens(c.text)).collect();
-    let mut document: HashMap<u64, f64> = HashMap::new();
-    for list in &token_lists {
-        for &t in list {
-            *document.entry(t).or_insert(0.0) += 1.0;
-        }
+    // Counts come from sorted token lists (runs of equal hashes): cheaper
+    // than hash maps for a few hundred tokens, and exact integers, so the
+    // scores do not depend on any iteration order.
+    let mut token_lists: Vec<Vec<u64>> = candidates.iter().map(|c| tokens(c.text)).collect();
+    for list in &mut token_lists {
+        list.sort_unstable();
     }
-    let document_norm = document.values().map(|v| v * v).sum::<f64>().sqrt();
+    let mut all: Vec<u64> = token_lists.concat();
+    all.sort_unstable();
+    let document = counted(&all);
+    let document_norm = (document.iter().map(|&(_, n)| n * n).sum::<u64>() as f64).sqrt();
     for (candidate, list) in candidates.iter_mut().zip(&token_lists) {
-        let mut counts: HashMap<u64, f64> = HashMap::with_capacity(list.len());
-        for &t in list {
-            *counts.entry(t).or_insert(0.0) += 1.0;
-        }
-        let dot: f64 = counts
+        let counts = counted(list);
+        let dot: u64 = counts
             .iter()
-            .map(|(t, n)| n * document.get(t).copied().unwrap_or(0.0))
+            .map(|&(token, n)| {
+                let in_document = document
+                    .binary_search_by_key(&token, |&(t, _)| t)
+                    .map_or(0, |at| document[at].1);
+                n * in_document
+            })
             .sum();
-        let norm = counts.values().map(|v| v * v).sum::<f64>().sqrt();
+        let norm = (counts.iter().map(|&(_, n)| n * n).sum::<u64>() as f64).sqrt();
         let cosine = if norm > 0.0 && document_norm > 0.0 {
-            dot / (norm * document_norm)
+            dot as f64 / (norm * document_norm)
         } else {
             0.0
         };
         let position_bonus = 1.0 + 0.5 / (1.0 + candidate.index as f64);
         candidate.score = cosine * position_bonus;
     }
+}
+
+/// (token, count) for each run of equal tokens in a sorted list.
+fn counted(sorted: &[u64]) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for &token in sorted {
+        match out.last_mut() {
+            Some((last, n)) if *last == token => *n += 1,
+            _ => out.push((token, 1)),
+        }
+    }
+    out
 }
 
 /// CJK character bigrams and lowercase Latin words (two letters or more),
@@ -285,6 +330,9 @@ fn tokens(sentence: &str) -> Vec<u64> {
             }
             previous_wide = Some(c);
             flush_word(&mut word, &mut out);
+        } else if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+            previous_wide = None;
         } else if c.is_alphanumeric() {
             word.extend(c.to_lowercase());
             previous_wide = None;
