@@ -150,6 +150,41 @@ pub enum OpmlCommand {
     Export,
 }
 
+/// `println!` for command output that cannot panic: a reader that went
+/// away (`yaowen items | head`) ends the output quietly, another failure
+/// is reported on stderr.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::say_raw(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use say;
+
+/// Write `text` to stdout as it is (see `say!`).
+pub(crate) fn say_raw(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("yaowen: cannot write to standard output: {error}");
+        }
+    }
+}
+
+/// True when the error is a reader closing our output early.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// A failure that maps to exit status 2 (bad usage or bad config).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -160,6 +195,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("yaowen: error: {error:#}");
             if error.downcast_ref::<UsageError>().is_some() {
@@ -183,8 +219,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = load_config(&cli.config)?;
     match cli.command {
         Command::Check => {
-            print!("{}", config.resolved_summary());
-            println!("configuration OK: {}", config.file.display());
+            crate::cli::say_raw(&config.resolved_summary());
+            say!("configuration OK: {}", config.file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { once: true, strict } => {
@@ -332,14 +368,14 @@ fn add_link(config: &Config, url: &str, name: Option<&str>) -> Result<ExitCode> 
     };
     match wechat::append_link(links_file, url) {
         Ok(Appended::Added { line }) => {
-            println!(
+            say!(
                 "added to {}:{line} (source {})",
                 links_file.display(),
                 source.name
             );
         }
         Ok(Appended::AlreadyThere { line }) => {
-            println!(
+            say!(
                 "already in {}:{line} (source {})",
                 links_file.display(),
                 source.name
@@ -419,7 +455,7 @@ fn fetch(config: &Config, store: &Arc<Store>, names: &[String]) -> Result<CycleR
 
 fn print_report(report: &CycleReport, took: Duration) {
     let failed: Vec<_> = report.failed().collect();
-    println!(
+    say!(
         "fetched {} sources in {:.2} s: {} new items, {} updated, {} failed",
         report.sources.len(),
         took.as_secs_f64(),
@@ -429,7 +465,7 @@ fn print_report(report: &CycleReport, took: Duration) {
     );
     for outcome in failed {
         if let Err(error) = &outcome.result {
-            println!(
+            say!(
                 "  failed: {} [{}] {}",
                 outcome.name,
                 error.category(),
@@ -451,7 +487,7 @@ fn write_outputs(config: &Config, store: &Store) -> Result<()> {
     let started = Instant::now();
     let report = generate::generate(config, store)
         .with_context(|| format!("cannot generate into {}", config.output.dir.display()))?;
-    println!(
+    say!(
         "wrote {} files to {} in {:.2} s",
         report.files.len(),
         config.output.dir.display(),
@@ -469,9 +505,15 @@ fn print_sources(config: &Config, store: &Store) -> Result<()> {
         })
         .unwrap_or_else(|| "-".into())
     };
-    println!(
+    say!(
         "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  LAST ERROR",
-        "NAME", "KIND", "SCHEDULE", "LAST OK", "NEXT DUE", "FAILS", "ITEMS"
+        "NAME",
+        "KIND",
+        "SCHEDULE",
+        "LAST OK",
+        "NEXT DUE",
+        "FAILS",
+        "ITEMS"
     );
     for source in &config.sources {
         let state = store.source_state(&source.name)?;
@@ -479,7 +521,7 @@ fn print_sources(config: &Config, store: &Store) -> Result<()> {
             (Some(kind), Some(message)) => format!("[{kind}] {message}"),
             _ => String::new(),
         };
-        println!(
+        say!(
             "{:<24} {:<8} {:<16} {:<16} {:<16} {:>5} {:>6}  {}",
             source.name,
             source.kind.label(),
@@ -511,8 +553,9 @@ fn print_items(
     })?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for item in items {
+    for mut item in items {
         if json {
+            store.load_body(&mut item)?;
             serde_json::to_writer(&mut out, &item)?;
             writeln!(out)?;
         } else {

@@ -431,12 +431,25 @@ impl Curator {
         }
         let items = self.store.latest_items(limit, |item| {
             let title = item.title.to_lowercase();
-            let text = item.text.to_lowercase();
             let summary = item.summary.to_lowercase();
+            let mut text: Option<String> = None;
             words.iter().all(|word| {
-                title.contains(word.as_str())
-                    || text.contains(word.as_str())
-                    || summary.contains(word.as_str())
+                if title.contains(word.as_str()) || summary.contains(word.as_str()) {
+                    return true;
+                }
+                // The body only when title and summary do not answer; an
+                // unreadable body reads as no match rather than no search.
+                let text = text.get_or_insert_with(|| {
+                    let mut with_body = item.clone();
+                    match self.store.load_body(&mut with_body) {
+                        Ok(()) => with_body.text.to_lowercase(),
+                        Err(error) => {
+                            tracing::warn!(item = %item.id, error = %error, "search skipped a body");
+                            String::new()
+                        }
+                    }
+                });
+                text.contains(word.as_str())
             })
         })?;
         let mut hits = Vec::with_capacity(items.len());

@@ -33,7 +33,7 @@ pub fn curate(config: &Config, (id, request): (String, CurationRequest)) -> Resu
             line.push_str(&format!(", {field} edited"));
         }
     }
-    println!("{line}");
+    crate::cli::say!("{line}");
     Ok(())
 }
 
@@ -46,7 +46,7 @@ pub fn publish(config: &Config, period: &str) -> Result<()> {
             &serde_json::json!({}),
         )?,
     };
-    println!(
+    crate::cli::say!(
         "published the digest {}: {} items",
         digest.period,
         digest.items.len()

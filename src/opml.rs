@@ -98,12 +98,12 @@ fn print_report(report: &ImportReport, config_file: &Path) {
         } else {
             format!("  [{}]", source.tags.join(", "))
         };
-        println!("added    {}  {}{tags}", source.name, source.url);
+        crate::cli::say!("added    {}  {}{tags}", source.name, source.url);
     }
     for skipped in &report.skipped {
-        println!("skipped  {}  ({})", skipped.url, skipped.reason);
+        crate::cli::say!("skipped  {}  ({})", skipped.url, skipped.reason);
     }
-    println!(
+    crate::cli::say!(
         "{} sources added to {}, {} skipped",
         report.added.len(),
         config_file.display(),

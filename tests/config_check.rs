@@ -287,3 +287,23 @@ fn unreadable_file_is_named() {
     assert!(rendered.contains("no-such-dir/config.toml"), "{rendered}");
     assert!(rendered.contains("cannot read"), "{rendered}");
 }
+
+/// `yaowen check | head -0`: a reader that goes away ends the output
+/// quietly; it is not a crash.
+#[test]
+fn a_closed_output_pipe_is_not_a_crash() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_yaowen"))
+        .arg("--config")
+        .arg(manifest_dir().join("config.toml"))
+        .arg("check")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("yaowen starts");
+    // Close the reading end before yaowen writes anything.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("yaowen ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

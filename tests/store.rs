@@ -251,3 +251,73 @@ fn releasing_memory_reopens_the_store_with_everything_in_it() {
     // Still one process at a time.
     assert!(matches!(Store::open(&path), Err(StoreError::Locked { .. })));
 }
+
+#[test]
+fn bodies_are_kept_apart_and_survive_writing_the_item_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("open");
+    let mut full = item("a", "https://example.org/a", 1);
+    full.text = "云原生社区年度总结。".repeat(200);
+    full.html = Some("<p>云原生社区年度总结。</p>".into());
+    store.put_items(std::slice::from_ref(&full)).expect("put");
+
+    // Listing reads skip the body; asking for it gives it back whole.
+    let listed = store.item("a").expect("read").expect("stored");
+    assert!(listed.text.is_empty() && listed.html.is_none());
+    assert_eq!(listed.title, full.title);
+    assert_eq!(store.item_with_body("a").expect("read"), Some(full.clone()));
+
+    // Writing back an item read without its body (as dedupe does when it
+    // adds an `also_at`) keeps the body.
+    let mut changed = listed;
+    changed.also_at.push("https://mirror.example.org/a".into());
+    store.put_items(&[changed]).expect("put back");
+    let again = store.item_with_body("a").expect("read").expect("stored");
+    assert_eq!(again.text, full.text);
+    assert_eq!(
+        again.also_at,
+        vec!["https://mirror.example.org/a".to_string()]
+    );
+
+    // A new body replaces the old one.
+    let mut edited = full.clone();
+    edited.text = "新的正文。".into();
+    edited.html = None;
+    store.put_items(&[edited]).expect("put edited");
+    let edited = store.item_with_body("a").expect("read").expect("stored");
+    assert_eq!(edited.text, "新的正文。");
+    assert_eq!(edited.html, None);
+}
+
+#[test]
+fn a_schema_1_store_gets_its_bodies_moved_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let mut old = item("a", "https://example.org/a", 1);
+    old.text = "旧版本把正文放在条目里。".repeat(50);
+    {
+        // What yaowen with schema 1 wrote: the whole item, body included.
+        let db = sled::open(&path).expect("sled");
+        db.open_tree("meta")
+            .and_then(|meta| meta.insert("schema_version", "1"))
+            .expect("meta");
+        let json = serde_json::to_vec(&old).expect("json");
+        db.open_tree("items")
+            .and_then(|items| items.insert("a", json))
+            .expect("item");
+        db.flush().expect("flush");
+    }
+    {
+        let store = Store::open(&path).expect("schema 1 is migrated, not refused");
+        assert!(store
+            .item("a")
+            .expect("read")
+            .expect("kept")
+            .text
+            .is_empty());
+        assert_eq!(store.item_with_body("a").expect("read"), Some(old.clone()));
+    }
+    // Opening again finds schema 2 and changes nothing.
+    let store = Store::open(&path).expect("reopen");
+    assert_eq!(store.item_with_body("a").expect("read"), Some(old));
+}

@@ -71,8 +71,10 @@ impl Store {
             schema_version: SCHEMA_VERSION,
         })?;
         for item in self.items() {
+            let mut item = item?;
+            self.load_body(&mut item)?;
             emit(&Record::Item {
-                item: Box::new(item?),
+                item: Box::new(item),
             })?;
             counts.items += 1;
         }

@@ -3,9 +3,11 @@
 //! Fetched data (`items`) and editors' work (`curation`, `digests`) live in
 //! separate trees so a refetch can never overwrite an editor's change. Secondary
 //! indexes (`urls`, `by_date`) are maintained here and nowhere else. Values are
-//! JSON so an export is a plain dump and a human can read a record.
+//! JSON so an export is a plain dump and a human can read a record; item
+//! bodies are the exception (`bodies`: compressed, in a tree of their own).
 
 mod backup;
+mod bodies;
 
 pub use backup::{ExportCounts, ImportError};
 
@@ -18,7 +20,9 @@ use std::sync::Arc;
 
 /// The on-disk layout version. Bump it when a record changes shape in a way
 /// old code cannot read, and teach `open` to migrate.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: item bodies moved from `items` to `bodies` (migrated on open).
+pub const SCHEMA_VERSION: u32 = 2;
 
 const META_SCHEMA: &[u8] = b"schema_version";
 
@@ -55,6 +59,12 @@ pub enum StoreError {
     Closed { path: PathBuf },
     #[error("store I/O failed: {0}")]
     Db(#[from] sled::Error),
+    #[error("a stored {what} record {key:?} is damaged: {detail}")]
+    Damaged {
+        what: &'static str,
+        key: String,
+        detail: String,
+    },
     #[error("a stored {what} record {key:?} cannot be read: {source}")]
     Decode {
         what: &'static str,
@@ -130,6 +140,8 @@ struct Trees {
     /// link (or `host:{host}`) → LinkState: retry bookkeeping for links
     /// fetched one by one, so a cycle does not refetch or hammer them.
     link_states: sled::Tree,
+    /// item id → the item's text and HTML (see `bodies`).
+    bodies: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -182,6 +194,7 @@ impl Trees {
             heads: open_tree("heads")?,
             link_queue: open_tree("link_queue")?,
             link_states: open_tree("link_states")?,
+            bodies: open_tree("bodies")?,
             db,
         })
     }
@@ -278,6 +291,16 @@ impl Store {
                     })?;
                 if found == SCHEMA_VERSION {
                     Ok(())
+                } else if found == 1 {
+                    let trees = self.trees()?;
+                    let moved = bodies::migrate_from_v1(&trees)?;
+                    trees
+                        .meta
+                        .insert(META_SCHEMA, SCHEMA_VERSION.to_string().as_bytes())?;
+                    trees.db.flush()?;
+                    tracing::info!(path = %self.path.display(), bodies = moved,
+                        "store migrated to schema {SCHEMA_VERSION}");
+                    Ok(())
                 } else {
                     Err(StoreError::Schema {
                         path: self.path.clone(),
@@ -320,8 +343,27 @@ impl Store {
 
     // ---- items ----------------------------------------------------------
 
+    /// The item without its body (`text` empty, `html` none): what
+    /// listing, dedupe and generation need. See `item_with_body`.
     pub fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
         get_json(&self.trees()?.items, "item", id)
+    }
+
+    /// The item with its text and HTML.
+    pub fn item_with_body(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        let Some(mut item) = self.item(id)? else {
+            return Ok(None);
+        };
+        self.load_body(&mut item)?;
+        Ok(Some(item))
+    }
+
+    /// Fill in the text and HTML of an item read without them.
+    pub fn load_body(&self, item: &mut Item) -> Result<(), StoreError> {
+        if let Some(raw) = self.trees()?.bodies.get(item.id.as_bytes())? {
+            bodies::decode_into(item, &raw)?;
+        }
+        Ok(())
     }
 
     /// The id of the item stored under `canonical_url`, if any.
@@ -333,13 +375,15 @@ impl Store {
             .map(|raw| String::from_utf8_lossy(&raw).into_owned()))
     }
 
-    /// Insert or replace items, keeping the indexes in step. The caller
+    /// Insert or replace items, keeping the indexes in step. An item without
+    /// a body (as `item` returns it) keeps the body stored for it. The caller
     /// flushes once per batch (`flush`).
     pub fn put_items(&self, items: &[Item]) -> Result<(), StoreError> {
         let mut item_batch = sled::Batch::default();
         let mut url_batch = sled::Batch::default();
         let mut date_batch = sled::Batch::default();
         let mut head_batch = sled::Batch::default();
+        let mut body_batch = sled::Batch::default();
         for item in items {
             if item.is_cluster_head() {
                 head_batch.insert(item.id.as_bytes(), &item.fingerprint.to_be_bytes());
@@ -351,10 +395,21 @@ impl Store {
                     date_batch.remove(date_key(old.effective_date(), &old.id));
                 }
             }
-            item_batch.insert(item.id.as_bytes(), encode("item", item)?);
+            if bodies::has_body(item) {
+                body_batch.insert(item.id.as_bytes(), bodies::encode(item)?);
+                item_batch.insert(
+                    item.id.as_bytes(),
+                    encode("item", &bodies::without_body(item))?,
+                );
+            } else {
+                item_batch.insert(item.id.as_bytes(), encode("item", item)?);
+            }
             url_batch.insert(item.url.as_bytes(), item.id.as_bytes());
             date_batch.insert(date_key(item.effective_date(), &item.id), &[]);
         }
+        // Bodies first: a crash in between leaves an unused body, never an
+        // item whose body is missing.
+        self.trees()?.bodies.apply_batch(body_batch)?;
         self.trees()?.items.apply_batch(item_batch)?;
         self.trees()?.urls.apply_batch(url_batch)?;
         self.trees()?.by_date.apply_batch(date_batch)?;
@@ -391,7 +446,7 @@ impl Store {
         self.trees().map_or(0, |trees| trees.items.len())
     }
 
-    /// Every item, in id order.
+    /// Every item without its body, in id order.
     pub fn items(&self) -> impl Iterator<Item = Result<Item, StoreError>> + '_ {
         self.scan(|t| &t.items).map(|entry| {
             let (key, value) = entry?;
