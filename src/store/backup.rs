@@ -2,7 +2,7 @@
 //! store between machines or sled versions. One record a line, tagged by
 //! kind, so a partial file still restores everything before the damage.
 
-use super::{encode, Store, StoreError, Tombstone, SCHEMA_VERSION};
+use super::{Store, StoreError, Tombstone, SCHEMA_VERSION};
 use crate::model::{Curation, Digest, Item, SourceState};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -166,10 +166,7 @@ impl Store {
                     counts.digests += 1;
                 }
                 Record::Tombstone { key, tombstone } => {
-                    self.trees()?
-                        .tombstones
-                        .insert(key.as_bytes(), encode("tombstone", &tombstone)?)
-                        .map_err(StoreError::from)?;
+                    self.put_tombstone(&key, &tombstone)?;
                     counts.tombstones += 1;
                 }
             }
