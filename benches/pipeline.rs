@@ -61,6 +61,7 @@ fn ingest_all(store: &Store, feeds: &[(String, Vec<u8>)]) -> usize {
             .expect("commit")
             .len();
     }
+    ingestor.flush(&[]).expect("flush");
     stored
 }
 

@@ -142,7 +142,22 @@ pub async fn run_cycle(
     let mut outcomes: Vec<Option<SourceOutcome>> = (0..sources.len()).map(|_| None).collect();
     let total = sources.len();
     let mut done = 0;
-    while let Some(joined) = tasks.join_next().await {
+    // Source states waiting to be written with the pending items.
+    let mut states: Vec<(String, SourceState)> = Vec::new();
+    loop {
+        // Write what is pending whenever no other source is ready (and
+        // before waiting), or once a group is large: one store
+        // transaction for many sources.
+        let joined = match tasks.try_join_next() {
+            Some(joined) => joined,
+            None => {
+                ingestor.flush(&std::mem::take(&mut states))?;
+                match tasks.join_next().await {
+                    Some(joined) => joined,
+                    None => break,
+                }
+            }
+        };
         let (index, name, prepared, _permit) = match joined {
             Ok(value) => value,
             Err(error) => {
@@ -202,18 +217,26 @@ pub async fn run_cycle(
             }
         }
         state.next_due = next_due(&state, &result, asked, &bounds);
-        store.put_source_state(&name, &state)?;
+        states.push((name.clone(), state));
+        if ingestor.pending_items() >= GROUP_ITEMS {
+            ingestor.flush(&std::mem::take(&mut states))?;
+        }
         done += 1;
         progress(done, total);
         if let Some(slot) = outcomes.get_mut(index) {
             *slot = Some(SourceOutcome { name, result });
         }
     }
+    ingestor.flush(&states)?;
     store.flush()?;
     Ok(CycleReport {
         sources: outcomes.into_iter().flatten().collect(),
     })
 }
+
+/// Items that make a store transaction worth writing even while more
+/// sources are ready: bounds what waits in memory.
+const GROUP_ITEMS: usize = 2000;
 
 /// The configured bounds on how long a source may ask us to wait.
 #[derive(Debug, Clone, Copy)]

@@ -463,7 +463,7 @@ async fn visit(
             }
             if let Some(id) = stored_id_of_identity(store, &identity)? {
                 // Known under another URL: this one resolves to it from now on.
-                store.put_url_aliases(&[(key, id)])?;
+                store.write_batch(&[], &[(key, id)], &[])?;
             }
             harvest.entries.push(entry);
             Ok(Visit::Done)

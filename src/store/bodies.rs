@@ -26,6 +26,17 @@ struct Body {
     html: Option<String>,
 }
 
+/// Where an item's body is kept: its first-seen time, then its id. A
+/// cycle's new bodies then all go to the end of the tree, so writing them
+/// touches a few pages instead of one page per body all over the tree
+/// (sled keeps every touched page in memory, and reads evicted ones back).
+/// `first_seen` never changes, so the key does not either.
+pub(super) fn key(item: &Item) -> Vec<u8> {
+    let mut key = super::time_prefix(item.first_seen).to_vec();
+    key.extend_from_slice(item.id.as_bytes());
+    key
+}
+
 /// Whether the item carries a body to store. An item read back from the
 /// store carries none (see `Store::item`), and writing it back must leave
 /// its stored body alone.
@@ -140,13 +151,13 @@ pub(super) fn migrate_from_v1(trees: &Trees) -> Result<usize, StoreError> {
     let mut bodies = sled::Batch::default();
     let mut pending = 0;
     for entry in trees.items.iter() {
-        let (key, value) = entry?;
-        let item: Item = super::decode("item", &key, &value)?;
+        let (id, value) = entry?;
+        let item: Item = super::decode("item", &id, &value)?;
         if !has_body(&item) {
             continue;
         }
-        bodies.insert(key.clone(), encode(&item)?);
-        items.insert(key, super::encode("item", &without_body(&item))?);
+        bodies.insert(key(&item), encode(&item)?);
+        items.insert(id, super::encode("item", &without_body(&item))?);
         moved += 1;
         pending += 1;
         if pending == 1000 {

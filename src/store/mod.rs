@@ -111,7 +111,7 @@ pub struct LinkState {
     pub last_outcome: String,
 }
 
-/// The trees `put_items` writes together.
+/// The trees `write_batch` writes together.
 #[derive(Debug, Clone, Copy)]
 enum ItemTree {
     Items,
@@ -119,6 +119,7 @@ enum ItemTree {
     Urls,
     ByDate,
     Heads,
+    Sources,
 }
 
 /// The yaowen store. The sled database behind it can be closed and opened
@@ -378,7 +379,7 @@ impl Store {
 
     /// Fill in the text and HTML of an item read without them.
     pub fn load_body(&self, item: &mut Item) -> Result<(), StoreError> {
-        if let Some(raw) = self.trees()?.bodies.get(item.id.as_bytes())? {
+        if let Some(raw) = self.trees()?.bodies.get(bodies::key(item))? {
             bodies::decode_into(item, &raw)?;
         }
         Ok(())
@@ -397,10 +398,21 @@ impl Store {
     /// a body (as `item` returns it) keeps the body stored for it. The caller
     /// flushes once per batch (`flush`).
     pub fn put_items(&self, items: &[Item]) -> Result<(), StoreError> {
-        // Every change to items, bodies and indexes for the batch, applied
-        // in one transaction: all or nothing across the trees (a crash can
-        // never leave an item out of the date index), and one log write
-        // instead of one per tree, which dominated a cycle's cost.
+        self.write_batch(items, &[], &[])
+    }
+
+    /// `put_items`, plus other URLs that resolve to items (aliases) and the
+    /// states of the sources the items came from, in one transaction: all
+    /// or nothing across the trees (a crash can never leave an item out of
+    /// the date index, or a source's new ETag saved without its items), and
+    /// one log write instead of one per record, which dominated a cycle's
+    /// cost.
+    pub fn write_batch(
+        &self,
+        items: &[Item],
+        aliases: &[(String, String)],
+        states: &[(String, SourceState)],
+    ) -> Result<(), StoreError> {
         let mut writes: Vec<(ItemTree, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
         for item in items {
             let id = item.id.as_bytes().to_vec();
@@ -417,7 +429,11 @@ impl Store {
                 }
             }
             if bodies::has_body(item) {
-                writes.push((ItemTree::Bodies, id.clone(), Some(bodies::encode(item)?)));
+                writes.push((
+                    ItemTree::Bodies,
+                    bodies::key(item),
+                    Some(bodies::encode(item)?),
+                ));
                 let slim = encode("item", &bodies::without_body(item))?;
                 writes.push((ItemTree::Items, id.clone(), Some(slim)));
             } else {
@@ -427,6 +443,14 @@ impl Store {
             let date = date_key(item.effective_date(), &item.id);
             writes.push((ItemTree::ByDate, date, Some(Vec::new())));
         }
+        for (url, id) in aliases {
+            let id = id.as_bytes().to_vec();
+            writes.push((ItemTree::Urls, url.as_bytes().to_vec(), Some(id)));
+        }
+        for (name, state) in states {
+            let state = encode("source", state)?;
+            writes.push((ItemTree::Sources, name.as_bytes().to_vec(), Some(state)));
+        }
         let trees = self.trees()?;
         (
             &trees.items,
@@ -434,8 +458,9 @@ impl Store {
             &trees.urls,
             &trees.by_date,
             &trees.heads,
+            &trees.sources,
         )
-            .transaction(|(items, bodies, urls, by_date, heads)| {
+            .transaction(|(items, bodies, urls, by_date, heads, sources)| {
                 for (tree, key, value) in &writes {
                     let tree = match tree {
                         ItemTree::Items => items,
@@ -443,6 +468,7 @@ impl Store {
                         ItemTree::Urls => urls,
                         ItemTree::ByDate => by_date,
                         ItemTree::Heads => heads,
+                        ItemTree::Sources => sources,
                     };
                     match value {
                         Some(value) => tree.insert(key.as_slice(), value.as_slice())?,
@@ -471,16 +497,6 @@ impl Store {
                 u64::from_be_bytes(raw),
             ))
         })
-    }
-
-    /// Make other URLs of an item (aliases) resolve to it.
-    pub fn put_url_aliases(&self, aliases: &[(String, String)]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (url, id) in aliases {
-            batch.insert(url.as_bytes(), id.as_bytes());
-        }
-        self.trees()?.urls.apply_batch(batch)?;
-        Ok(())
     }
 
     pub fn item_count(&self) -> usize {
