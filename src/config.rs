@@ -316,7 +316,7 @@ impl Config {
         })?;
         let base_dir = base_dir_of(file);
         let mut checker = Checker {
-            text,
+            line_starts: line_starts(text),
             base_dir: &base_dir,
             errors: Vec::new(),
         };
@@ -582,6 +582,12 @@ fn base_dir_of(file: &Path) -> PathBuf {
     std::path::absolute(&parent).unwrap_or(parent)
 }
 
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+        .collect()
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
@@ -662,14 +668,19 @@ struct At<T> {
 
 /// Walks the document, collecting every error.
 struct Checker<'t> {
-    text: &'t str,
+    /// Byte offset where each line starts: a config of a thousand sources
+    /// has tens of thousands of values to place.
+    line_starts: Vec<usize>,
     base_dir: &'t Path,
     errors: Vec<ConfigError>,
 }
 
 impl Checker<'_> {
     fn line(&self, span: Option<Range<usize>>) -> Option<usize> {
-        span.map(|span| line_of(self.text, span.start))
+        span.map(|span| match self.line_starts.binary_search(&span.start) {
+            Ok(index) => index + 1,
+            Err(index) => index,
+        })
     }
 
     fn error(&mut self, node: &Node<'_>, key: &str, line: Option<usize>, message: String) {
