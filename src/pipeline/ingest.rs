@@ -250,8 +250,9 @@ impl<'a> Ingestor<'a> {
 
     /// Write what the commits since the last flush changed, together with
     /// the given source states, in one transaction. The caller flushes the
-    /// store to disk once per cycle (sled also writes its log out every
-    /// 500 ms on its own).
+    /// store to disk once per cycle; a crash before that loses the cycle's
+    /// items and the sources' new validators together, so they are
+    /// fetched again.
     pub fn flush(&mut self, states: &[(String, SourceState)]) -> Result<(), StoreError> {
         let mut pending = std::mem::take(&mut self.pending);
         let items: Vec<Item> = pending
