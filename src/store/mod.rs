@@ -46,6 +46,53 @@ fn sled_config(path: &Path) -> sled::Config {
         .flush_every_ms(None)
 }
 
+/// Stores this process has closed. sled lets go of its file lock a moment
+/// after the last handle is dropped (its I/O threads finish first), so a
+/// reopen in the same process waits for that instead of reporting another
+/// process.
+static CLOSED_HERE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let mut closed = CLOSED_HERE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !closed.contains(&self.path) {
+            closed.push(self.path.clone());
+        }
+    }
+}
+
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    let closed_here = || {
+        CLOSED_HERE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .any(|closed| closed == path)
+    };
+    let mut attempts = 0;
+    loop {
+        match sled_config(path).open() {
+            Ok(db) => {
+                // Whatever was closing has let go.
+                CLOSED_HERE
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .retain(|closed| closed != path);
+                return Ok(db);
+            }
+            Err(error) => match classify_open_error(path, error) {
+                StoreError::Locked { .. } if attempts < 100 && closed_here() => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                error => return Err(error),
+            },
+        }
+    }
+}
+
 /// Hand memory freed by the allocator back to the system (glibc keeps it).
 fn release_freed_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -196,9 +243,7 @@ impl Store {
         // sled silently starts afresh on a data file it cannot read; note
         // whether there was data, so that case is reported, not hidden.
         let had_data = std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
-        let db = sled_config(path)
-            .open()
-            .map_err(|e| classify_open_error(path, e))?;
+        let db = open_db(path)?;
         let trees = Trees::open(path, db)?;
         let has_tombstones = !trees.tombstones.is_empty();
         let store = Store {
