@@ -60,6 +60,9 @@ const BOILERPLATE: &[&str] = &[
     "sign up",
 ];
 
+/// More characters than the longest of `TEASER_ENDINGS`.
+const TEASER_TAIL_CHARS: usize = 24;
+
 /// Endings that mark a description as cut off from the article.
 const TEASER_ENDINGS: &[&str] = &[
     "[…]",
@@ -83,7 +86,9 @@ pub fn summarise(
     text: &str,
     max_chars: usize,
 ) -> (String, SummaryOrigin) {
-    if let Some(summary) = source_summary {
+    // A description that is the whole text (feeds with no other content)
+    // is no summary of it; skip comparing the article with itself.
+    if let Some(summary) = source_summary.filter(|summary| *summary != text) {
         let cleaned = one_paragraph(&to_text(summary));
         if is_real_summary(&cleaned, text) {
             return (fit_in_order(&cleaned, max_chars), SummaryOrigin::Source);
@@ -133,7 +138,13 @@ fn is_real_summary(summary: &str, text: &str) -> bool {
 fn strip_teaser_ending(summary: &str) -> &str {
     let mut core = summary.trim();
     loop {
-        let lower = core.to_lowercase();
+        // The endings are short: lower-case only the tail.
+        let tail = core
+            .char_indices()
+            .rev()
+            .nth(TEASER_TAIL_CHARS)
+            .map_or(core, |(at, _)| &core[at..]);
+        let lower = tail.to_lowercase();
         let Some(ending) = TEASER_ENDINGS.iter().find(|e| lower.ends_with(*e)) else {
             return core;
         };
@@ -274,27 +285,32 @@ fn ends_sentence(sentence: &str) -> bool {
 fn score_by_centrality(candidates: &mut [Candidate]) {
     // Counts come from sorted token lists (runs of equal hashes): cheaper
     // than hash maps for a few hundred tokens, and exact integers, so the
-    // scores do not depend on any iteration order.
-    let mut token_lists: Vec<Vec<u64>> = candidates.iter().map(|c| tokens(c.text)).collect();
-    for list in &mut token_lists {
-        list.sort_unstable();
+    // scores do not depend on any iteration order. All sentences' tokens
+    // share one buffer: this runs on every new item.
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    let mut ranges = Vec::with_capacity(candidates.len());
+    for candidate in candidates.iter() {
+        let start = tokens.len();
+        push_tokens(candidate.text, &mut word, &mut tokens);
+        tokens[start..].sort_unstable();
+        ranges.push(start..tokens.len());
     }
-    let mut all: Vec<u64> = token_lists.concat();
+    let mut document = Vec::with_capacity(tokens.len());
+    let mut all = tokens.clone();
     all.sort_unstable();
-    let document = counted(&all);
+    for_each_run(&all, |token, n| document.push((token, n)));
     let document_norm = (document.iter().map(|&(_, n)| n * n).sum::<u64>() as f64).sqrt();
-    for (candidate, list) in candidates.iter_mut().zip(&token_lists) {
-        let counts = counted(list);
-        let dot: u64 = counts
-            .iter()
-            .map(|&(token, n)| {
-                let in_document = document
-                    .binary_search_by_key(&token, |&(t, _)| t)
-                    .map_or(0, |at| document[at].1);
-                n * in_document
-            })
-            .sum();
-        let norm = (counts.iter().map(|&(_, n)| n * n).sum::<u64>() as f64).sqrt();
+    for (candidate, range) in candidates.iter_mut().zip(ranges) {
+        let (mut dot, mut norm_squared) = (0u64, 0u64);
+        for_each_run(&tokens[range], |token, n| {
+            let in_document = document
+                .binary_search_by_key(&token, |&(t, _)| t)
+                .map_or(0, |at| document[at].1);
+            dot += n * in_document;
+            norm_squared += n * n;
+        });
+        let norm = (norm_squared as f64).sqrt();
         let cosine = if norm > 0.0 && document_norm > 0.0 {
             dot as f64 / (norm * document_norm)
         } else {
@@ -305,31 +321,36 @@ fn score_by_centrality(candidates: &mut [Candidate]) {
     }
 }
 
-/// (token, count) for each run of equal tokens in a sorted list.
-fn counted(sorted: &[u64]) -> Vec<(u64, u64)> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
+/// Call `each(token, count)` for each run of equal tokens in a sorted list.
+fn for_each_run(sorted: &[u64], mut each: impl FnMut(u64, u64)) {
+    let mut run: Option<(u64, u64)> = None;
     for &token in sorted {
-        match out.last_mut() {
-            Some((last, n)) if *last == token => *n += 1,
-            _ => out.push((token, 1)),
-        }
+        run = match run {
+            Some((last, n)) if last == token => Some((last, n + 1)),
+            Some((last, n)) => {
+                each(last, n);
+                Some((token, 1))
+            }
+            None => Some((token, 1)),
+        };
     }
-    out
+    if let Some((last, n)) = run {
+        each(last, n);
+    }
 }
 
 /// CJK character bigrams and lowercase Latin words (two letters or more),
 /// hashed.
-fn tokens(sentence: &str) -> Vec<u64> {
-    let mut out = Vec::new();
+fn push_tokens(sentence: &str, word: &mut String, out: &mut Vec<u64>) {
     let mut previous_wide: Option<char> = None;
-    let mut word = String::new();
+    word.clear();
     for c in sentence.chars() {
         if is_wide(c) && c.is_alphanumeric() {
             if let Some(p) = previous_wide {
                 out.push(hash_pair(p, c));
             }
             previous_wide = Some(c);
-            flush_word(&mut word, &mut out);
+            flush_word(word, out);
         } else if c.is_ascii_alphanumeric() {
             word.push(c.to_ascii_lowercase());
             previous_wide = None;
@@ -338,11 +359,10 @@ fn tokens(sentence: &str) -> Vec<u64> {
             previous_wide = None;
         } else {
             previous_wide = None;
-            flush_word(&mut word, &mut out);
+            flush_word(word, out);
         }
     }
-    flush_word(&mut word, &mut out);
-    out
+    flush_word(word, out);
 }
 
 fn flush_word(word: &mut String, out: &mut Vec<u64>) {
@@ -592,6 +612,16 @@ mod tests {
             english.starts_with(kept) && english[kept.len()..].starts_with(' '),
             "{summary}"
         );
+    }
+
+    #[test]
+    fn a_description_that_is_the_whole_text_is_no_summary() {
+        // Feeds with only a description give it as the text too. Text that
+        // looks like markup ("Vec<u64>") once made it differ from itself.
+        let text = "The type Vec<u64> holds the hashes. Sorting them makes counting cheap, \
+                    and counting is what the summariser does for every sentence.";
+        let (_, origin) = summarise(Some(text), text, 60);
+        assert_eq!(origin, SummaryOrigin::Extractive);
     }
 
     #[test]
