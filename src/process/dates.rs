@@ -136,7 +136,7 @@ fn fraction_nanos(digits: Option<regex::Match<'_>>) -> u32 {
 fn numeric_offset(zone: &str) -> Option<FixedOffset> {
     static OFFSET: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
-        Regex::new(r"^(?:GMT|UTC|UT)?([+-])(\d{1,2}):?(\d{2})?$").expect("valid regex")
+        Regex::new(r"^(?:GMT|UTC|UT)?([+-])([0-9]{1,2}):?([0-9]{2})?$").expect("valid regex")
     });
     if matches!(
         zone.to_ascii_uppercase().as_str(),
@@ -221,9 +221,9 @@ fn parse_numeric(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
         // A valid pattern literal: compiling it cannot fail.
         Regex::new(
             r"(?ix)^
-            (\d{4})[-/.](\d{1,2})[-/.](\d{1,2})
-            (?:[T\ ]\ ?(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](?P<fraction>\d+))?)?)?
-            \ ?(?P<zone>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$",
+            ([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})
+            (?:[T\ ]\ ?([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:[.,](?P<fraction>[0-9]+))?)?)?
+            \ ?(?P<zone>Z|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)?$",
         )
         .expect("valid regex")
     });
@@ -235,7 +235,7 @@ fn parse_compact_iso(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
     static COMPACT: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
         Regex::new(
-            r"(?i)^(\d{4})(\d{2})(\d{2})(?:T(\d{2}):?(\d{2})(?::?(\d{2}))?)?(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?$",
+            r"(?i)^([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2}):?([0-9]{2})(?::?([0-9]{2}))?)?(?P<zone>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$",
         )
         .expect("valid regex")
     });
@@ -275,7 +275,7 @@ fn parse_chinese(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
     static CHINESE: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
         Regex::new(
-            r"^(\d{4})\s?年\s?(\d{1,2})\s?月\s?(\d{1,2})\s?[日号]?(?:\s?(?:星期|周)[一二三四五六日天])?\s?(?:(上午|下午|中午|晚上|凌晨)?\s?(\d{1,2})\s?[:时點点]\s?(\d{1,2})?\s?分?(?:\s?:?\s?(\d{1,2})\s?秒?)?)?$",
+            r"^([0-9]{4})\s?年\s?([0-9]{1,2})\s?月\s?([0-9]{1,2})\s?[日号]?(?:\s?(?:星期|周)[一二三四五六日天])?\s?(?:(上午|下午|中午|晚上|凌晨)?\s?([0-9]{1,2})\s?[:时點点]\s?([0-9]{1,2})?\s?分?(?:\s?:?\s?([0-9]{1,2})\s?秒?)?)?$",
         )
         .expect("valid regex")
     });
@@ -304,7 +304,7 @@ fn parse_chinese(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
 fn parse_partial_w3cdtf(text: &str, timezone: Tz) -> Option<DateTime<Utc>> {
     static PARTIAL: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
-        Regex::new(r"^(\d{4})(?:-(\d{1,2}))?$").expect("valid regex")
+        Regex::new(r"^([0-9]{4})(?:-([0-9]{1,2}))?$").expect("valid regex")
     });
     let caps = PARTIAL.captures(text)?;
     let year: i32 = number(caps.get(1))?;
@@ -389,7 +389,7 @@ fn full_year(digits: &str) -> Option<i32> {
 fn split_clock(token: &str) -> Option<(Clock, Option<&str>)> {
     static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
-        Regex::new(r"(?i)^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?$")
+        Regex::new(r"(?i)^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$")
             .expect("valid regex")
     });
     let caps = CLOCK.captures(token)?;

@@ -205,7 +205,8 @@ fn normalise_dialects(text: &str) -> Cow<'_, str> {
 fn rename_atom03_elements(text: &str) -> String {
     static ATOM03: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
-        Regex::new(r"<(/?)([\w.-]+:)?(issued|modified|tagline|copyright)\b").expect("valid regex")
+        Regex::new(r"<(/?)([A-Za-z0-9_.-]+:)?(issued|modified|tagline|copyright)\b")
+            .expect("valid regex")
     });
     ATOM03
         .replace_all(text, |caps: &regex::Captures<'_>| {
@@ -326,7 +327,7 @@ fn construct_kind(attributes: &[(&str, &str)]) -> Option<ConstructKind> {
 fn tag_attributes(attributes: &str) -> Vec<(&str, &str)> {
     static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
-        Regex::new(r#"([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
+        Regex::new(r#"([A-Za-z0-9_:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
     });
     ATTRIBUTE
         .captures_iter(attributes)
@@ -393,11 +394,11 @@ fn escape_xhtml_construct(inner: &str) -> Option<(&'static str, String)> {
 fn link_rdf_items(text: &str) -> Cow<'_, str> {
     static ITEM: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
-        Regex::new(r"<((?:[\w.-]+:)?)item(\s[^>]*)?>").expect("valid regex")
+        Regex::new(r"<((?:[A-Za-z0-9_.-]+:)?)item(\s[^>]*)?>").expect("valid regex")
     });
     static LINK: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
-        Regex::new(r"<(?:[\w.-]+:)?link[\s/>]").expect("valid regex")
+        Regex::new(r"<(?:[A-Za-z0-9_.-]+:)?link[\s/>]").expect("valid regex")
     });
     let mut out = String::new();
     let mut position = 0;
@@ -504,7 +505,7 @@ fn fix_rss_version(text: &str) -> Option<String> {
 fn root_element_name(text: &str) -> Option<&str> {
     static ROOT: LazyLock<Regex> = LazyLock::new(|| {
         // A valid pattern literal: compiling it cannot fail.
-        Regex::new(r"<([A-Za-z_][\w:.-]*)").expect("valid regex")
+        Regex::new(r"<([A-Za-z_][A-Za-z0-9_:.-]*)").expect("valid regex")
     });
     let mut rest = text;
     loop {
