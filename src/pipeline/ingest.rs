@@ -254,6 +254,9 @@ impl<'a> Ingestor<'a> {
     /// items and the sources' new validators together, so they are
     /// fetched again.
     pub fn flush(&mut self, states: &[(String, SourceState)]) -> Result<(), StoreError> {
+        if self.pending.order.is_empty() && self.pending.aliases.is_empty() && states.is_empty() {
+            return Ok(());
+        }
         let mut pending = std::mem::take(&mut self.pending);
         let items: Vec<Item> = pending
             .order

@@ -1,7 +1,7 @@
 //! One fetch cycle: every selected source is fetched, decoded, parsed and
-//! prepared concurrently; the results are committed to the store one source
-//! at a time. One broken source never stops the cycle: its failure is
-//! recorded in its `SourceState` and reported.
+//! prepared concurrently; the results are deduped one source at a time and
+//! written to the store in groups. One broken source never stops the cycle:
+//! its failure is recorded in its `SourceState` and reported.
 
 mod collect;
 pub mod follow;
@@ -147,7 +147,9 @@ pub async fn run_cycle(
     loop {
         // Write what is pending whenever no other source is ready (and
         // before waiting), or once a group is large: one store
-        // transaction for many sources.
+        // transaction for many sources. The wait below is the loop's only
+        // await, so a cycle cancelled there (SIGTERM) has written every
+        // source it handled.
         let joined = match tasks.try_join_next() {
             Some(joined) => joined,
             None => {
