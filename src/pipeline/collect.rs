@@ -281,6 +281,7 @@ async fn collect_markdown(source: &SourceConfig) -> Result<Collected, SourceErro
 async fn off_thread<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, SourceError> + Send + 'static,
 ) -> Result<T, SourceError> {
+    let _cpu = super::cpu_permit().await;
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| SourceError::Crashed(e.to_string()))?

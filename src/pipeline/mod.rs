@@ -236,6 +236,17 @@ pub async fn run_cycle(
     })
 }
 
+/// A turn at CPU-bound work (parsing, cleaning, summarising): no more such
+/// jobs run at once than there are cores, so sources waiting for a core
+/// hold no thread, and no more threads (each with its own allocator arena)
+/// touch memory than can run.
+pub(crate) async fn cpu_permit() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static CORES: std::sync::LazyLock<Semaphore> = std::sync::LazyLock::new(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+    });
+    CORES.acquire().await.ok()
+}
+
 /// Items that make a store transaction worth writing even while more
 /// sources are ready: bounds what waits in memory.
 const GROUP_ITEMS: usize = 2000;
@@ -341,6 +352,7 @@ async fn fetch_and_prepare(
     let name = source.name.clone();
     let tags = source.tags.clone();
     // Cleaning and summarising are CPU work: keep them off the I/O threads.
+    let _cpu = cpu_permit().await;
     tokio::task::spawn_blocking(move || {
         let mut stats = IngestStats {
             skipped,
