@@ -46,7 +46,7 @@ fn sled_config(path: &Path) -> sled::Config {
         .flush_every_ms(None)
 }
 
-/// Stores this process has closed. sled lets go of its file lock a moment
+/// Stores this process has closed (or is reopening). sled lets go of its file lock a moment
 /// after the last handle is dropped (its I/O threads finish first), so a
 /// reopen in the same process waits for that instead of reporting another
 /// process.
@@ -54,12 +54,16 @@ static CLOSED_HERE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let mut closed = CLOSED_HERE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !closed.contains(&self.path) {
-            closed.push(self.path.clone());
-        }
+        mark_closed_here(&self.path);
+    }
+}
+
+fn mark_closed_here(path: &Path) {
+    let mut closed = CLOSED_HERE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !closed.iter().any(|closed| closed == path) {
+        closed.push(path.to_path_buf());
     }
 }
 
@@ -83,7 +87,8 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
                 return Ok(db);
             }
             Err(error) => match classify_open_error(path, error) {
-                StoreError::Locked { .. } if attempts < 100 && closed_here() => {
+                // Up to 5 s: a busy I/O thread may finish a segment first.
+                StoreError::Locked { .. } if attempts < 250 && closed_here() => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
@@ -321,26 +326,12 @@ impl Store {
         }
         *guard = None;
         // The file lock goes with the last handle; an iterator still alive
-        // on another thread may hold one for a moment.
-        let mut last_error = None;
-        for _ in 0..50 {
-            match sled_config(&self.path)
-                .open()
-                .map_err(|e| classify_open_error(&self.path, e))
-                .and_then(|db| Trees::open(&self.path, db))
-            {
-                Ok(trees) => {
-                    *guard = Some(Arc::new(trees));
-                    release_freed_heap();
-                    return Ok(());
-                }
-                Err(error) => last_error = Some(error),
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        Err(last_error.unwrap_or(StoreError::Closed {
-            path: self.path.clone(),
-        }))
+        // on another thread may hold one for a moment (`open_db` waits).
+        mark_closed_here(&self.path);
+        let trees = open_db(&self.path).and_then(|db| Trees::open(&self.path, db))?;
+        *guard = Some(Arc::new(trees));
+        release_freed_heap();
+        Ok(())
     }
 
     fn check_schema(&self, had_data: bool) -> Result<(), StoreError> {
