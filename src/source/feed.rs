@@ -174,9 +174,17 @@ const NAMESPACE_ALIASES: [(&str, &str); 4] = [
 /// `text/html` (feed-rs fails the whole feed on an unknown one), and an
 /// `<rss>` root without a version it knows.
 fn normalise_dialects(text: &str) -> Cow<'_, str> {
+    // Nearly every feed uses none of the old namespaces: one pass over the
+    // document says so, instead of one search per alias and quote.
+    static OLD_NAMESPACES: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new(NAMESPACE_ALIASES.iter().map(|(old, _)| old)).ok()
+    });
     let mut text = Cow::Borrowed(text);
     let mut atom03 = false;
-    for (old, new) in NAMESPACE_ALIASES {
+    let aliases_used = OLD_NAMESPACES
+        .as_ref()
+        .is_none_or(|old_namespaces| old_namespaces.is_match(text.as_ref()));
+    for (old, new) in NAMESPACE_ALIASES.iter().filter(|_| aliases_used) {
         for quote in ['"', '\''] {
             let quoted = format!("{quote}{old}{quote}");
             if text.contains(&quoted) {
