@@ -192,6 +192,7 @@ struct UsageError(String);
 
 /// Parse arguments, run, print errors; the whole of `main`.
 pub fn main() -> ExitCode {
+    crate::memory::tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

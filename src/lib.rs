@@ -14,6 +14,7 @@ pub mod editor_cli;
 pub mod fetch;
 pub mod generate;
 pub mod logging;
+pub mod memory;
 pub mod model;
 pub mod opml;
 pub mod pipeline;

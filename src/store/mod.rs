@@ -98,16 +98,6 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// Hand memory freed by the allocator back to the system (glibc keeps it).
-fn release_freed_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns unused heap pages to the kernel; it
-    // takes no pointers and is safe to call at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the store at {path} is in use by another process (is `yaowen run` running? admin commands go through its API then)")]
@@ -330,7 +320,7 @@ impl Store {
         mark_closed_here(&self.path);
         let trees = open_db(&self.path).and_then(|db| Trees::open(&self.path, db))?;
         *guard = Some(Arc::new(trees));
-        release_freed_heap();
+        crate::memory::release_freed_heap();
         Ok(())
     }
 
