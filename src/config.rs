@@ -303,7 +303,9 @@ impl Config {
     pub fn from_toml_str(text: &str, file: impl AsRef<Path>) -> Result<Config, ConfigErrors> {
         let file = file.as_ref();
         let document = ImDocument::parse(text).map_err(|error| {
-            let line = error.span().map(|span| line_of(text, span.start));
+            let line = error
+                .span()
+                .map(|span| line_number(&line_starts(text), span.start));
             ConfigErrors {
                 file: file.to_path_buf(),
                 errors: vec![ConfigError {
@@ -582,19 +584,19 @@ fn base_dir_of(file: &Path) -> PathBuf {
     std::path::absolute(&parent).unwrap_or(parent)
 }
 
+/// Byte offset where each line starts.
 fn line_starts(text: &str) -> Vec<usize> {
     std::iter::once(0)
         .chain(text.match_indices('\n').map(|(at, _)| at + 1))
         .collect()
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+/// The 1-based line holding byte `offset`, from `line_starts`.
+fn line_number(line_starts: &[usize], offset: usize) -> usize {
+    match line_starts.binary_search(&offset) {
+        Ok(index) => index + 1,
+        Err(index) => index,
+    }
 }
 
 fn one_line(message: &str) -> String {
@@ -677,10 +679,7 @@ struct Checker<'t> {
 
 impl Checker<'_> {
     fn line(&self, span: Option<Range<usize>>) -> Option<usize> {
-        span.map(|span| match self.line_starts.binary_search(&span.start) {
-            Ok(index) => index + 1,
-            Err(index) => index,
-        })
+        span.map(|span| line_number(&self.line_starts, span.start))
     }
 
     fn error(&mut self, node: &Node<'_>, key: &str, line: Option<usize>, message: String) {

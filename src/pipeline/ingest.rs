@@ -296,10 +296,7 @@ impl<'a> Ingestor<'a> {
                 stats.exact_duplicates += 1;
                 continue;
             }
-            let owner = match self.pending.by_url.get(&item.url) {
-                Some(id) => Some(id.clone()),
-                None => self.store.item_id_by_url(&item.url)?,
-            };
+            let owner = self.id_by_url(&item.url)?;
             if owner.is_some_and(|owner| owner != item.id) {
                 stats.exact_duplicates += 1;
                 continue;

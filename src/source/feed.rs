@@ -184,12 +184,14 @@ fn normalise_dialects(text: &str) -> Cow<'_, str> {
     let aliases_used = OLD_NAMESPACES
         .as_ref()
         .is_none_or(|old_namespaces| old_namespaces.is_match(text.as_ref()));
-    for (old, new) in NAMESPACE_ALIASES.iter().filter(|_| aliases_used) {
-        for quote in ['"', '\''] {
-            let quoted = format!("{quote}{old}{quote}");
-            if text.contains(&quoted) {
-                atom03 |= old.contains("atom");
-                text = Cow::Owned(text.replace(&quoted, &format!("{quote}{new}{quote}")));
+    if aliases_used {
+        for (old, new) in NAMESPACE_ALIASES {
+            for quote in ['"', '\''] {
+                let quoted = format!("{quote}{old}{quote}");
+                if text.contains(&quoted) {
+                    atom03 |= old.contains("atom");
+                    text = Cow::Owned(text.replace(&quoted, &format!("{quote}{new}{quote}")));
+                }
             }
         }
     }

@@ -214,7 +214,7 @@ struct Trees {
     /// link (or `host:{host}`) → LinkState: retry bookkeeping for links
     /// fetched one by one, so a cycle does not refetch or hammer them.
     link_states: sled::Tree,
-    /// item id → the item's text and HTML (see `bodies`).
+    /// first-seen time + item id → the item's text and HTML (see `bodies`).
     bodies: sled::Tree,
 }
 
