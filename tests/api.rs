@@ -5,8 +5,8 @@
 //! restart; a published digest only changes after reopening; hostile text
 //! is shown as text).
 
-mod common;
-mod editor_support;
+use crate::common;
+use crate::editor_support;
 
 use editor_support::{Harness, TokenSetup, OLDER_WEEK, TOKEN, WEEK};
 use reqwest::header::HeaderMap;

@@ -8,8 +8,7 @@
 //! Needs Debian's `chromium` and `chromium-driver` (or CHROMIUM and
 //! CHROMEDRIVER naming the binaries); without them the test fails.
 
-mod common;
-mod editor_support;
+use crate::editor_support;
 
 use editor_support::{Harness, TokenSetup, TOKEN, WEEK};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! with SIGTERM in the middle of a cycle, restarted, reloaded with SIGHUP,
 //! and polite to a server that answers 429 with Retry-After.
 
-mod common;
+use crate::common;
 
 use common::{rss_channel, yaowen, Behaviour, Route, TestServer};
 use std::io::{BufRead, BufReader};

@@ -9,7 +9,7 @@
 //! pairs, copies left, wrong merges. `YAOWEN_FARM_FEEDS=1000` also
 //! measures the 1,000-feed farm (not by default, to keep CI quick).
 
-mod common;
+use crate::common;
 
 use common::farm::{http_get, start_farm, Farm};
 use std::collections::{HashMap, HashSet};

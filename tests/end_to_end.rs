@@ -3,7 +3,7 @@
 //! stored and published; the digest matches the editors' format line for
 //! line; feeds parse with stable guids; a broken source loses nothing.
 
-mod common;
+use crate::common;
 
 use common::{stderr, stdout, yaowen, Route, TestServer};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! article's opening and a chunk from its middle are found in what we
 //! extracted. The share is printed; the floor guards against regressions.
 
-mod common;
+use crate::common;
 
 use common::shared_dir;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! the published outputs show each cross-posted story once, and no two
 //! different stories are merged. `YAOWEN_FARM_FEEDS=1000` runs the big farm.
 
-mod common;
+use crate::common;
 
 use common::farm::{http_get, start_farm};
 use common::{stderr, stdout, yaowen};

@@ -4,7 +4,7 @@
 //! must be the whole article; a page that fails keeps its teaser without
 //! failing the source; stored items are not fetched again.
 
-mod common;
+use crate::common;
 
 use common::{
     shared_dir, source_table, stderr, stdout, stored_items, write_config, yaowen, Route,

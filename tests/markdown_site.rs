@@ -4,7 +4,7 @@
 //! dates, text and URLs must come out as an editor reads them. A broken
 //! front matter skips that file only, naming it and the line.
 
-mod common;
+use crate::common;
 
 use common::{
     shared_dir, stderr, stdout, stored_items, write_config, yaowen, WEEKLY_DIGEST_CONFIG,

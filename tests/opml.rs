@@ -1,7 +1,7 @@
 //! `yaowen opml import` / `opml export` through the real binary: the
 //! feedfarm's OPML, nested categories, a round trip, and a broken file.
 
-mod common;
+use crate::common;
 
 use common::{shared_dir, stderr, stdout, write_config, yaowen};
 use std::path::{Path, PathBuf};

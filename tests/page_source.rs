@@ -3,7 +3,7 @@
 //! summaries, conditional GET), and pages whose layout no longer fits the
 //! selectors, which must fail loudly, never store nothing in silence.
 
-mod common;
+use crate::common;
 
 use common::{
     shared_dir, source_table, stderr, stdout, stored_items, write_config, yaowen, Route,

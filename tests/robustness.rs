@@ -2,7 +2,7 @@
 //! sources are fetched, nothing stored is lost, and memory stays bounded by
 //! the body cap (a 2 GB body or a gzip bomb stops at the cap).
 
-mod common;
+use crate::common;
 
 use common::{
     rss_channel, source_table, stderr, stdout, write_config, yaowen, Behaviour, Route, TestServer,

@@ -6,7 +6,7 @@
 //! verification page backs off and is retried later; `yaowen add` appends
 //! to the links file; links followed from a feed are fetched.
 
-mod common;
+use crate::common;
 
 use common::{shared_dir, stderr, stdout, write_config, yaowen, Route, TestServer};
 use std::path::{Path, PathBuf};
