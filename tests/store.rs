@@ -326,7 +326,49 @@ fn a_schema_1_store_gets_its_bodies_moved_on_open() {
             .is_empty());
         assert_eq!(store.item_with_body("a").expect("read"), Some(old.clone()));
     }
-    // Opening again finds schema 2 and changes nothing.
+    // Opening again finds the current schema and changes nothing.
     let store = Store::open(&path).expect("reopen");
     assert_eq!(store.item_with_body("a").expect("read"), Some(old));
+}
+
+#[test]
+fn a_schema_2_store_with_json_items_is_read_and_written_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let mut old = item("a", "https://example.org/a", 1);
+    old.text = String::new();
+    {
+        // What yaowen with schema 2 wrote: items without their bodies, as
+        // JSON.
+        let db = sled::open(&path).expect("sled");
+        db.open_tree("meta")
+            .and_then(|meta| meta.insert("schema_version", "2"))
+            .expect("meta");
+        let json = serde_json::to_vec(&old).expect("json");
+        db.open_tree("items")
+            .and_then(|items| items.insert("a", json))
+            .expect("item");
+        db.flush().expect("flush");
+    }
+    let mut opened = Store::open(&path);
+    for _ in 0..100 {
+        if !matches!(opened, Err(StoreError::Locked { .. })) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        opened = Store::open(&path);
+    }
+    let store = opened.expect("schema 2 is read, not refused");
+    assert_eq!(store.item("a").expect("read"), Some(old.clone()));
+    // New and rewritten items go in the current format beside the old one.
+    let mut changed = old.clone();
+    changed.also_at.push("https://mirror.example.org/a".into());
+    let newer = item("b", "https://example.org/b", 2);
+    store
+        .put_items(&[changed.clone(), newer.clone()])
+        .expect("put");
+    let listed: Vec<_> = store.items().collect::<Result<_, _>>().expect("list");
+    assert_eq!(listed[0], changed);
+    assert_eq!((listed[1].id.as_str(), listed[1].text.as_str()), ("b", ""));
+    assert_eq!(store.item_with_body("b").expect("read"), Some(newer));
 }

@@ -152,12 +152,12 @@ pub(super) fn migrate_from_v1(trees: &Trees) -> Result<usize, StoreError> {
     let mut pending = 0;
     for entry in trees.items.iter() {
         let (id, value) = entry?;
-        let item: Item = super::decode("item", &id, &value)?;
+        let item: Item = super::records::decode(&id, &value)?;
         if !has_body(&item) {
             continue;
         }
         bodies.insert(key(&item), encode(&item)?);
-        items.insert(id, super::encode("item", &without_body(&item))?);
+        items.insert(id, super::records::encode(&without_body(&item))?);
         moved += 1;
         pending += 1;
         if pending == 1000 {

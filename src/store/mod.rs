@@ -8,6 +8,7 @@
 
 mod backup;
 mod bodies;
+mod records;
 
 pub use backup::{ExportCounts, ImportError};
 
@@ -24,7 +25,9 @@ use std::sync::Arc;
 /// old code cannot read, and teach `open` to migrate.
 ///
 /// 2: item bodies moved from `items` to `bodies` (migrated on open).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: items written as compact binary records (`records`); JSON records of
+///    schema 2 are still read, so opening only updates the version.
+pub const SCHEMA_VERSION: u32 = 3;
 
 const META_SCHEMA: &[u8] = b"schema_version";
 
@@ -347,6 +350,14 @@ impl Store {
                     })?;
                 if found == SCHEMA_VERSION {
                     Ok(())
+                } else if found == 2 {
+                    let trees = self.trees()?;
+                    trees
+                        .meta
+                        .insert(META_SCHEMA, SCHEMA_VERSION.to_string().as_bytes())?;
+                    trees.db.flush()?;
+                    tracing::info!(path = %self.path.display(), "store marked as schema {SCHEMA_VERSION}");
+                    Ok(())
                 } else if found == 1 {
                     let trees = self.trees()?;
                     let moved = bodies::migrate_from_v1(&trees)?;
@@ -402,7 +413,10 @@ impl Store {
     /// The item without its body (`text` empty, `html` none): what
     /// listing, dedupe and generation need. See `item_with_body`.
     pub fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
-        get_json(&self.trees()?.items, "item", id)
+        match self.trees()?.items.get(id.as_bytes())? {
+            Some(raw) => records::decode(id.as_bytes(), &raw).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The item with its text and HTML.
@@ -471,10 +485,10 @@ impl Store {
                     bodies::key(item),
                     Some(bodies::encode(item)?),
                 ));
-                let slim = encode("item", &bodies::without_body(item))?;
+                let slim = records::encode(&bodies::without_body(item))?;
                 writes.push((ItemTree::Items, id.clone(), Some(slim)));
             } else {
-                writes.push((ItemTree::Items, id.clone(), Some(encode("item", item)?)));
+                writes.push((ItemTree::Items, id.clone(), Some(records::encode(item)?)));
             }
             writes.push((ItemTree::Urls, item.url.as_bytes().to_vec(), Some(id)));
             let date = date_key(item.effective_date(), &item.id);
@@ -544,7 +558,7 @@ impl Store {
     pub fn items(&self) -> impl Iterator<Item = Result<Item, StoreError>> + '_ {
         self.scan(|t| &t.items).map(|entry| {
             let (key, value) = entry?;
-            decode("item", &key, &value)
+            records::decode(&key, &value)
         })
     }
 
