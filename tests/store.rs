@@ -372,3 +372,60 @@ fn a_schema_2_store_with_json_items_is_read_and_written_on() {
     assert_eq!((listed[1].id.as_str(), listed[1].text.as_str()), ("b", ""));
     assert_eq!(store.item_with_body("b").expect("read"), Some(newer));
 }
+
+#[test]
+fn date_index_entries_a_crash_left_behind_are_skipped() {
+    // `write_batch` writes index entries before the items they name and
+    // removes stale ones after: a crash in between leaves an entry for an
+    // item not written yet, or for an item's old date.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let stored = item("a", "https://example.org/a", 3);
+    {
+        let store = Store::open(&path).expect("open");
+        store.put_items(std::slice::from_ref(&stored)).expect("put");
+        store.flush().expect("flush");
+    }
+    {
+        // The date index's key: big-endian milliseconds with the sign bit
+        // flipped, then the id.
+        let key = |day: u32, id: &str| {
+            let at = Utc.with_ymd_and_hms(2022, 12, day, 2, 0, 0).unwrap();
+            let mut key = ((at.timestamp_millis() as u64) ^ (1 << 63))
+                .to_be_bytes()
+                .to_vec();
+            key.extend_from_slice(id.as_bytes());
+            key
+        };
+        let mut opened = sled::open(&path);
+        for _ in 0..100 {
+            if opened.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            opened = sled::open(&path);
+        }
+        let db = opened.expect("sled");
+        let by_date = db.open_tree("by_date").expect("tree");
+        by_date.insert(key(5, "a"), vec![]).expect("stale");
+        by_date.insert(key(6, "ghost"), vec![]).expect("ghost");
+        db.flush().expect("flush");
+    }
+    let mut opened = Store::open(&path);
+    for _ in 0..100 {
+        if !matches!(opened, Err(StoreError::Locked { .. })) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        opened = Store::open(&path);
+    }
+    let store = opened.expect("reopen");
+    let from = Utc.with_ymd_and_hms(2022, 12, 1, 0, 0, 0).unwrap();
+    let to = Utc.with_ymd_and_hms(2022, 12, 31, 0, 0, 0).unwrap();
+    let ids = |items: Vec<Item>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.items_between(from, to).expect("range")), ["a"]);
+    assert_eq!(
+        ids(store.latest_items(10, |_| true).expect("latest")),
+        ["a"]
+    );
+}

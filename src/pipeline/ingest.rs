@@ -198,9 +198,10 @@ fn content_hash(title: &str, summary: Option<&str>, text: &str, entry: &RawEntry
 ///
 /// `commit` dedupes one source's candidates against the store and what
 /// earlier commits left pending; `flush` writes everything pending, with
-/// the sources' states, in one store transaction. Committing several
-/// sources per flush matters: each store write costs a log write, and a
-/// cycle over 1,000 feeds spent more time in those than in parsing.
+/// the sources' states, in one `Store::write_batch`. Committing several
+/// sources per flush keeps the items of a group together in the store's
+/// pages and gives the writes one ordering: items before the states that
+/// say they were fetched.
 pub struct Ingestor<'a> {
     store: &'a Store,
     /// Fingerprints of cluster heads.
@@ -248,11 +249,10 @@ impl<'a> Ingestor<'a> {
         self.pending.items.len()
     }
 
-    /// Write what the commits since the last flush changed, together with
-    /// the given source states, in one transaction. The caller flushes the
-    /// store to disk once per cycle; a crash before that loses the cycle's
-    /// items and the sources' new validators together, so they are
-    /// fetched again.
+    /// Write what the commits since the last flush changed, then the given
+    /// source states. The caller flushes the store to disk once per cycle;
+    /// a crash before that loses a source's new validators whenever it
+    /// loses any of its items, so they are fetched again.
     pub fn flush(&mut self, states: &[(String, SourceState)]) -> Result<(), StoreError> {
         if self.pending.order.is_empty() && self.pending.aliases.is_empty() && states.is_empty() {
             return Ok(());

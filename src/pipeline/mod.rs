@@ -147,7 +147,7 @@ pub async fn run_cycle(
     loop {
         // Write what is pending whenever no other source is ready (and
         // before waiting), or once a group is large: one store
-        // transaction for many sources. The wait below is the loop's only
+        // write for many sources. The wait below is the loop's only
         // await, so a cycle cancelled there (SIGTERM) has written every
         // source it handled.
         let joined = match tasks.try_join_next() {
@@ -247,7 +247,7 @@ pub(crate) async fn cpu_permit() -> Option<tokio::sync::SemaphorePermit<'static>
     CORES.acquire().await.ok()
 }
 
-/// Items that make a store transaction worth writing even while more
+/// Items that make a store write worth doing even while more
 /// sources are ready: bounds what waits in memory.
 const GROUP_ITEMS: usize = 2000;
 
