@@ -2,9 +2,11 @@
 //!
 //! Fetched data (`items`) and editors' work (`curation`, `digests`) live in
 //! separate trees so a refetch can never overwrite an editor's change. Secondary
-//! indexes (`urls`, `by_date`) are maintained here and nowhere else. Values are
-//! JSON so an export is a plain dump and a human can read a record; item
-//! bodies are the exception (`bodies`: compressed, in a tree of their own).
+//! indexes (`urls`, `by_date`, `heads`) are maintained here and nowhere
+//! else. Small records are JSON, so a human can read one; the two kinds
+//! there are tens of thousands of are compact instead: items (`records`:
+//! positional binary) and their bodies (`bodies`: compressed, in a tree of
+//! their own). `export` writes everything as JSON lines either way.
 
 mod backup;
 mod bodies;

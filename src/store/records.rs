@@ -3,9 +3,9 @@
 //!
 //! The first format was JSON, which spells every field name, every date as
 //! RFC 3339 text and every hash as a decimal number in every record: 826
-//! bytes per item on the feed farm (516 here). Generation reads every record, and
-//! sled keeps every page it reads in memory, so those bytes were the
-//! largest part of a cycle's peak memory. Here fields are positional
+//! bytes per item on the feed farm, 516 here. Generation reads every
+//! record, and sled keeps every page it reads in memory, so those bytes
+//! were the largest part of a cycle's peak memory. Here fields are positional
 //! (postcard: varint lengths and integers), dates are seconds and
 //! nanoseconds, and the two fields that usually repeat another (the
 //! fetched URL, the story id) are left out when they do.
