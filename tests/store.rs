@@ -429,3 +429,64 @@ fn date_index_entries_a_crash_left_behind_are_skipped() {
         ["a"]
     );
 }
+
+#[test]
+fn a_near_duplicate_index_entry_without_its_item_does_not_split_a_story() {
+    use yaowen::pipeline::ingest::{Candidate, IngestStats, Ingestor};
+    // A crash after `write_batch` wrote the story index entry of "orig"
+    // but before its item: "orig" is fetched again, after a copy of it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let fingerprint: u64 = 0x0123_4567_89ab_cdef;
+    drop(Store::open(&path).expect("create"));
+    {
+        let mut opened = sled::open(&path);
+        for _ in 0..100 {
+            if opened.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            opened = sled::open(&path);
+        }
+        let db = opened.expect("sled");
+        db.open_tree("heads")
+            .and_then(|heads| heads.insert("orig", &fingerprint.to_be_bytes()))
+            .expect("heads");
+        db.flush().expect("flush");
+    }
+    let mut opened = Store::open(&path);
+    for _ in 0..100 {
+        if !matches!(opened, Err(StoreError::Locked { .. })) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        opened = Store::open(&path);
+    }
+    let store = opened.expect("reopen");
+    let mut original = item("orig", "https://example.org/orig", 1);
+    original.fingerprint = fingerprint;
+    let mut copy = item("copy", "https://mirror.example.net/copy", 2);
+    copy.fingerprint = fingerprint ^ 1;
+    let candidate = |item: &Item| Candidate {
+        item: item.clone(),
+        aliases: vec![],
+        is_update: false,
+    };
+    let mut ingestor = Ingestor::new(&store).expect("ingestor");
+    let mut stats = IngestStats::default();
+    ingestor
+        .commit(vec![candidate(&copy)], &mut stats)
+        .expect("copy");
+    ingestor
+        .commit(vec![candidate(&original)], &mut stats)
+        .expect("original");
+    ingestor.flush(&[]).expect("write");
+    let stored = |id: &str| store.item(id).expect("read").expect("stored");
+    // One story, headed by the earlier-published original.
+    assert_eq!(stored("orig").cluster, "orig");
+    assert_eq!(stored("copy").cluster, "orig");
+    assert_eq!(
+        stored("orig").also_at,
+        vec!["https://mirror.example.net/copy".to_string()]
+    );
+}

@@ -307,14 +307,10 @@ impl<'a> Ingestor<'a> {
                 .chars()
                 .chain(item.text.chars())
                 .any(char::is_alphanumeric);
-            let near = if comparable {
-                self.near.find(item.fingerprint).map(str::to_string)
+            let head = if comparable {
+                self.near_story_head(item.fingerprint)?
             } else {
                 None
-            };
-            let head = match near {
-                Some(found_id) => self.story_head(&found_id)?,
-                None => None,
             };
             match head {
                 Some(head) => {
@@ -347,6 +343,26 @@ impl Ingestor<'_> {
             Some(id) => Ok(Some(id.clone())),
             None => self.store.item_id_by_url(url),
         }
+    }
+
+    /// The head of the first stored story near `fingerprint`, taken out of
+    /// the pending set. An index entry whose item is not stored (a crash
+    /// wrote the entry but not the item; `Store::write_batch`) is passed
+    /// over: that item is fetched again and must not start a story of its
+    /// own beside the copies that joined one meanwhile.
+    fn near_story_head(&mut self, fingerprint: u64) -> Result<Option<Item>, StoreError> {
+        let candidates: Vec<String> = self
+            .near
+            .matches(fingerprint)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for found_id in candidates {
+            if let Some(head) = self.story_head(&found_id)? {
+                return Ok(Some(head));
+            }
+        }
+        Ok(None)
     }
 
     /// The head of the story that `found_id` belongs to (the index may still

@@ -304,6 +304,31 @@ impl NearIndex {
         self.entries.get(first).map(|(_, id)| id.as_str())
     }
 
+    /// The ids of every stored story near `fingerprint`, first inserted
+    /// first. A caller that finds the first one gone (an index entry a
+    /// crash left behind) takes the next.
+    pub fn matches(&self, fingerprint: u64) -> Vec<&str> {
+        let mut positions: Vec<usize> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter_map(|(index, map)| map.get(&block(fingerprint, index)))
+            .flatten()
+            .copied()
+            .filter(|&position| {
+                self.entries
+                    .get(position)
+                    .is_some_and(|(stored, _)| hamming(*stored, fingerprint) <= THRESHOLD)
+            })
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions
+            .into_iter()
+            .filter_map(|position| self.entries.get(position).map(|(_, id)| id.as_str()))
+            .collect()
+    }
+
     /// Number of stored fingerprints.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -615,6 +640,9 @@ mod tests {
         assert_eq!(index.find(story), Some("first"));
         assert_eq!(index.find(flip(story, 9, 0)), Some("far"));
         assert_eq!(index.find(!story), None);
+        // Every near story, first inserted first; "far" is 9 bits away.
+        assert_eq!(index.matches(story), ["first", "exact", "later"]);
+        assert!(index.matches(!story).is_empty());
     }
 
     #[test]
@@ -638,6 +666,13 @@ mod tests {
                 .position(|fp| hamming(*fp, query) <= THRESHOLD)
                 .map(|position| position.to_string());
             assert_eq!(index.find(query), expected.as_deref(), "{query:#x}");
+            let all: Vec<String> = stored
+                .iter()
+                .enumerate()
+                .filter(|(_, fp)| hamming(**fp, query) <= THRESHOLD)
+                .map(|(position, _)| position.to_string())
+                .collect();
+            assert_eq!(index.matches(query), all, "{query:#x}");
         }
     }
 }
