@@ -1,6 +1,7 @@
 //! The whole binary on the feed farm: `yaowen fetch` stores every story,
 //! the published outputs show each cross-posted story once, and no two
-//! different stories are merged. `YAOWEN_FARM_FEEDS=1000` runs the big farm.
+//! different stories are merged, also after a run killed halfway.
+//! `YAOWEN_FARM_FEEDS=1000` runs the big farm.
 
 use crate::common;
 
@@ -8,19 +9,70 @@ use common::farm::{http_get, start_farm};
 use common::{stderr, stdout, yaowen};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use yaowen::process::canonical::canonical_url;
 
 #[test]
 fn the_farm_is_stored_whole_and_each_story_is_shown_once() {
-    let feeds: usize = std::env::var("YAOWEN_FARM_FEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
     let dir = tempfile::tempdir().expect("tempdir");
     let truth_path = dir.path().join("truth.json");
+    let feeds = farm_feeds();
     let farm = start_farm(feeds, &truth_path);
-    let urls =
-        String::from_utf8(http_get(farm.port, "/urls.txt").expect("urls.txt")).expect("utf-8");
+    let config_path = farm_config(dir.path(), farm.port);
+
+    let run = yaowen(&config_path, &["run", "--once", "--strict"]);
+    assert!(run.status.success(), "{}\n{}", stdout(&run), stderr(&run));
+    check_stories(dir.path(), &config_path, &truth_path, feeds);
+}
+
+#[test]
+fn a_run_killed_halfway_loses_nothing_and_splits_no_story() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truth_path = dir.path().join("truth.json");
+    let feeds = farm_feeds();
+    let farm = start_farm(feeds, &truth_path);
+    let config_path = farm_config(dir.path(), farm.port);
+
+    // SIGKILL once the store has grown past its first writes: whenever the
+    // kill lands, the next run must end where an unbroken one would.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_yaowen"))
+        .arg("--config")
+        .arg(&config_path)
+        .args(["run", "--once"])
+        .env_remove("YAOWEN_CONFIG")
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start yaowen");
+    let data = dir.path().join("db").join("db");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        let written = std::fs::metadata(&data).map_or(0, |m| m.len());
+        if written > 1_000_000 || child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let run = yaowen(&config_path, &["run", "--once", "--strict"]);
+    assert!(run.status.success(), "{}\n{}", stdout(&run), stderr(&run));
+    check_stories(dir.path(), &config_path, &truth_path, feeds);
+}
+
+fn farm_feeds() -> usize {
+    std::env::var("YAOWEN_FARM_FEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+}
+
+/// A config with one feed source per farm feed, written into `dir`.
+fn farm_config(dir: &Path, port: u16) -> PathBuf {
+    let urls = String::from_utf8(http_get(port, "/urls.txt").expect("urls.txt")).expect("utf-8");
 
     let mut config = String::from(
         "[store]\npath = \"db\"\n[output]\ndir = \"public\"\n[digest]\nperiod = \"daily\"\n\
@@ -31,16 +83,17 @@ fn the_farm_is_stored_whole_and_each_story_is_shown_once() {
             "[[source]]\nname = \"farm-{n}\"\nkind = \"feed\"\nurl = \"{url}\"\nallow_private = true\n"
         ));
     }
-    let config_path = dir.path().join("config.toml");
+    let config_path = dir.join("config.toml");
     std::fs::write(&config_path, config).expect("config");
+    config_path
+}
 
-    let run = yaowen(&config_path, &["run", "--once", "--strict"]);
-    assert!(run.status.success(), "{}\n{}", stdout(&run), stderr(&run));
-
-    let truth: Value = serde_json::from_str(&std::fs::read_to_string(&truth_path).expect("truth"))
+/// Every story stored, each shown once, none merged with another.
+fn check_stories(dir: &Path, config_path: &Path, truth_path: &Path, feeds: usize) {
+    let truth: Value = serde_json::from_str(&std::fs::read_to_string(truth_path).expect("truth"))
         .expect("truth json");
     let listing = stdout(&yaowen(
-        &config_path,
+        config_path,
         &["items", "--json", "--limit", "1000000"],
     ));
     let items: Vec<Value> = listing
@@ -100,7 +153,7 @@ fn the_farm_is_stored_whole_and_each_story_is_shown_once() {
 
     // The published digests list each story once.
     let mut digest_lines = 0;
-    for entry in std::fs::read_dir(dir.path().join("public/digest")).expect("digest dir") {
+    for entry in std::fs::read_dir(dir.join("public/digest")).expect("digest dir") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "md") {
             digest_lines += std::fs::read_to_string(&path)
