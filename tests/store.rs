@@ -35,6 +35,35 @@ fn item(id: &str, url: &str, day: u32) -> Item {
     }
 }
 
+/// Open the store at `path` again. sled lets go of its file lock a moment
+/// after the last handle is dropped, so an open right after a close may
+/// see the lock for a while.
+fn reopen(path: &std::path::Path) -> Result<Store, StoreError> {
+    let mut opened = Store::open(path);
+    for _ in 0..100 {
+        if !matches!(opened, Err(StoreError::Locked { .. })) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        opened = Store::open(path);
+    }
+    opened
+}
+
+/// The sled database under a closed store, to write what an older yaowen
+/// or a crash left (see `reopen` for the wait).
+fn open_raw(path: &std::path::Path) -> sled::Db {
+    let mut opened = sled::open(path);
+    for _ in 0..100 {
+        if opened.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        opened = sled::open(path);
+    }
+    opened.expect("sled")
+}
+
 #[test]
 fn a_second_open_of_the_same_store_is_refused_as_locked() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -308,16 +337,7 @@ fn a_schema_1_store_gets_its_bodies_moved_on_open() {
         db.flush().expect("flush");
     }
     {
-        // sled lets go of the file lock a moment after its handle is dropped.
-        let mut opened = Store::open(&path);
-        for _ in 0..100 {
-            if !matches!(opened, Err(StoreError::Locked { .. })) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            opened = Store::open(&path);
-        }
-        let store = opened.expect("schema 1 is migrated, not refused");
+        let store = reopen(&path).expect("schema 1 is migrated, not refused");
         assert!(store
             .item("a")
             .expect("read")
@@ -350,15 +370,7 @@ fn a_schema_2_store_with_json_items_is_read_and_written_on() {
             .expect("item");
         db.flush().expect("flush");
     }
-    let mut opened = Store::open(&path);
-    for _ in 0..100 {
-        if !matches!(opened, Err(StoreError::Locked { .. })) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        opened = Store::open(&path);
-    }
-    let store = opened.expect("schema 2 is read, not refused");
+    let store = reopen(&path).expect("schema 2 is read, not refused");
     assert_eq!(store.item("a").expect("read"), Some(old.clone()));
     // New and rewritten items go in the current format beside the old one.
     let mut changed = old.clone();
@@ -397,29 +409,13 @@ fn date_index_entries_a_crash_left_behind_are_skipped() {
             key.extend_from_slice(id.as_bytes());
             key
         };
-        let mut opened = sled::open(&path);
-        for _ in 0..100 {
-            if opened.is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            opened = sled::open(&path);
-        }
-        let db = opened.expect("sled");
+        let db = open_raw(&path);
         let by_date = db.open_tree("by_date").expect("tree");
         by_date.insert(key(5, "a"), vec![]).expect("stale");
         by_date.insert(key(6, "ghost"), vec![]).expect("ghost");
         db.flush().expect("flush");
     }
-    let mut opened = Store::open(&path);
-    for _ in 0..100 {
-        if !matches!(opened, Err(StoreError::Locked { .. })) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        opened = Store::open(&path);
-    }
-    let store = opened.expect("reopen");
+    let store = reopen(&path).expect("reopen");
     let from = Utc.with_ymd_and_hms(2022, 12, 1, 0, 0, 0).unwrap();
     let to = Utc.with_ymd_and_hms(2022, 12, 31, 0, 0, 0).unwrap();
     let ids = |items: Vec<Item>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
@@ -440,29 +436,13 @@ fn a_near_duplicate_index_entry_without_its_item_does_not_split_a_story() {
     let fingerprint: u64 = 0x0123_4567_89ab_cdef;
     drop(Store::open(&path).expect("create"));
     {
-        let mut opened = sled::open(&path);
-        for _ in 0..100 {
-            if opened.is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            opened = sled::open(&path);
-        }
-        let db = opened.expect("sled");
+        let db = open_raw(&path);
         db.open_tree("heads")
             .and_then(|heads| heads.insert("orig", &fingerprint.to_be_bytes()))
             .expect("heads");
         db.flush().expect("flush");
     }
-    let mut opened = Store::open(&path);
-    for _ in 0..100 {
-        if !matches!(opened, Err(StoreError::Locked { .. })) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        opened = Store::open(&path);
-    }
-    let store = opened.expect("reopen");
+    let store = reopen(&path).expect("reopen");
     let mut original = item("orig", "https://example.org/orig", 1);
     original.fingerprint = fingerprint;
     let mut copy = item("copy", "https://mirror.example.net/copy", 2);
