@@ -50,6 +50,20 @@ fn reopen(path: &std::path::Path) -> Result<Store, StoreError> {
     opened
 }
 
+/// A store as an older yaowen left it: `item` as JSON under its id, and
+/// the schema version.
+fn write_old_store(path: &std::path::Path, schema: u32, item: &Item) {
+    let db = sled::open(path).expect("sled");
+    db.open_tree("meta")
+        .and_then(|meta| meta.insert("schema_version", schema.to_string().as_bytes()))
+        .expect("meta");
+    let json = serde_json::to_vec(item).expect("json");
+    db.open_tree("items")
+        .and_then(|items| items.insert(item.id.as_bytes(), json))
+        .expect("item");
+    db.flush().expect("flush");
+}
+
 /// The sled database under a closed store, to write what an older yaowen
 /// or a crash left (see `reopen` for the wait).
 fn open_raw(path: &std::path::Path) -> sled::Db {
@@ -324,18 +338,8 @@ fn a_schema_1_store_gets_its_bodies_moved_on_open() {
     let path = dir.path().join("db");
     let mut old = item("a", "https://example.org/a", 1);
     old.text = "旧版本把正文放在条目里。".repeat(50);
-    {
-        // What yaowen with schema 1 wrote: the whole item, body included.
-        let db = sled::open(&path).expect("sled");
-        db.open_tree("meta")
-            .and_then(|meta| meta.insert("schema_version", "1"))
-            .expect("meta");
-        let json = serde_json::to_vec(&old).expect("json");
-        db.open_tree("items")
-            .and_then(|items| items.insert("a", json))
-            .expect("item");
-        db.flush().expect("flush");
-    }
+    // What yaowen with schema 1 wrote: the whole item, body included.
+    write_old_store(&path, 1, &old);
     {
         let store = reopen(&path).expect("schema 1 is migrated, not refused");
         assert!(store
@@ -357,19 +361,8 @@ fn a_schema_2_store_with_json_items_is_read_and_written_on() {
     let path = dir.path().join("db");
     let mut old = item("a", "https://example.org/a", 1);
     old.text = String::new();
-    {
-        // What yaowen with schema 2 wrote: items without their bodies, as
-        // JSON.
-        let db = sled::open(&path).expect("sled");
-        db.open_tree("meta")
-            .and_then(|meta| meta.insert("schema_version", "2"))
-            .expect("meta");
-        let json = serde_json::to_vec(&old).expect("json");
-        db.open_tree("items")
-            .and_then(|items| items.insert("a", json))
-            .expect("item");
-        db.flush().expect("flush");
-    }
+    // What yaowen with schema 2 wrote: items without their bodies, as JSON.
+    write_old_store(&path, 2, &old);
     let store = reopen(&path).expect("schema 2 is read, not refused");
     assert_eq!(store.item("a").expect("read"), Some(old.clone()));
     // New and rewritten items go in the current format beside the old one.
