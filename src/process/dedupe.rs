@@ -287,18 +287,14 @@ impl NearIndex {
     /// `fingerprint` (at most `THRESHOLD` bits apart).
     pub fn find(&self, fingerprint: u64) -> Option<&str> {
         let first = self
-            .blocks
-            .iter()
-            .enumerate()
-            .filter_map(|(index, map)| map.get(&block(fingerprint, index)))
-            .flat_map(|positions| {
-                // Positions are ascending: the first close one in a block is
-                // that block's earliest match.
-                positions.iter().copied().find(|&position| {
-                    self.entries
-                        .get(position)
-                        .is_some_and(|(stored, _)| hamming(*stored, fingerprint) <= THRESHOLD)
-                })
+            .sharing_a_block(fingerprint)
+            // Positions are ascending: the first close one in a block is
+            // that block's earliest match.
+            .filter_map(|positions| {
+                positions
+                    .iter()
+                    .copied()
+                    .find(|&position| self.is_near(position, fingerprint))
             })
             .min()?;
         self.entries.get(first).map(|(_, id)| id.as_str())
@@ -309,17 +305,10 @@ impl NearIndex {
     /// crash left behind) takes the next.
     pub fn matches(&self, fingerprint: u64) -> Vec<&str> {
         let mut positions: Vec<usize> = self
-            .blocks
-            .iter()
-            .enumerate()
-            .filter_map(|(index, map)| map.get(&block(fingerprint, index)))
+            .sharing_a_block(fingerprint)
             .flatten()
             .copied()
-            .filter(|&position| {
-                self.entries
-                    .get(position)
-                    .is_some_and(|(stored, _)| hamming(*stored, fingerprint) <= THRESHOLD)
-            })
+            .filter(|&position| self.is_near(position, fingerprint))
             .collect();
         positions.sort_unstable();
         positions.dedup();
@@ -327,6 +316,21 @@ impl NearIndex {
             .into_iter()
             .filter_map(|position| self.entries.get(position).map(|(_, id)| id.as_str()))
             .collect()
+    }
+
+    /// Per block, the positions of the entries that share it with
+    /// `fingerprint`: the only candidates for a near duplicate.
+    fn sharing_a_block(&self, fingerprint: u64) -> impl Iterator<Item = &Vec<usize>> + '_ {
+        self.blocks
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, map)| map.get(&block(fingerprint, index)))
+    }
+
+    fn is_near(&self, position: usize, fingerprint: u64) -> bool {
+        self.entries
+            .get(position)
+            .is_some_and(|(stored, _)| hamming(*stored, fingerprint) <= THRESHOLD)
     }
 
     /// Number of stored fingerprints.

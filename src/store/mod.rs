@@ -339,17 +339,14 @@ impl Store {
                     })?;
                 if found == SCHEMA_VERSION {
                     Ok(())
-                } else if found == 2 {
+                } else if found == 1 || found == 2 {
                     let trees = self.trees()?;
-                    trees
-                        .meta
-                        .insert(META_SCHEMA, SCHEMA_VERSION.to_string().as_bytes())?;
-                    trees.db.flush()?;
-                    tracing::info!(path = %self.path.display(), "store marked as schema {SCHEMA_VERSION}");
-                    Ok(())
-                } else if found == 1 {
-                    let trees = self.trees()?;
-                    let moved = bodies::migrate_from_v1(&trees)?;
+                    // Schema 2's JSON item records are read as they are.
+                    let moved = if found == 1 {
+                        bodies::migrate_from_v1(&trees)?
+                    } else {
+                        0
+                    };
                     trees
                         .meta
                         .insert(META_SCHEMA, SCHEMA_VERSION.to_string().as_bytes())?;
