@@ -178,22 +178,23 @@ fn draft_page(
     start: NaiveDate,
     mut entries: Vec<DigestEntry>,
 ) -> Result<DigestPage, StoreError> {
-    // Entries an editor dated into another period leave this one...
-    entries.retain(|entry| stays_in(curations.get(&entry.id), site, start));
-    // ...and those dated into it arrive.
-    if let Some(ids) = moved_in.get(&start) {
-        for id in ids {
-            if entries.iter().any(|entry| &entry.id == id) {
-                continue;
-            }
+    let moves = EditorsMoves {
+        site,
+        curations,
+        moved_in,
+        start,
+    };
+    moves.apply(
+        &mut entries,
+        |entry| &entry.id,
+        |id| {
             let curation = curations.get(id);
-            if let Some(item) = store.item(id)? {
-                if shown_by_default(&item, curation) {
-                    entries.push(digest_entry(&item, curation, site));
-                }
-            }
-        }
-    }
+            Ok(store
+                .item(id)?
+                .filter(|item| shown_by_default(item, curation))
+                .map(|item| digest_entry(&item, curation, site)))
+        },
+    )?;
     Ok(DigestPage {
         start,
         published: false,
@@ -202,12 +203,39 @@ fn draft_page(
     })
 }
 
-/// Whether an item of the period starting at `start` stays there: it does
-/// unless an editor dated it into another period.
-fn stays_in(curation: Option<&Curation>, site: &SiteInfo, start: NaiveDate) -> bool {
-    curation
-        .and_then(|c| c.date)
-        .is_none_or(|day| site.period.start_of(day) == start)
+/// Editors' dates for the period starting at `start`: an item dated into
+/// another period leaves this one, one dated into it arrives.
+struct EditorsMoves<'a> {
+    site: &'a SiteInfo,
+    curations: &'a HashMap<String, Curation>,
+    moved_in: &'a MovedIn,
+    start: NaiveDate,
+}
+
+impl EditorsMoves<'_> {
+    /// Apply the moves to the period's `members` (items or entries);
+    /// `arrive` makes a member of an id dated in, or leaves it out.
+    fn apply<T>(
+        &self,
+        members: &mut Vec<T>,
+        id_of: impl Fn(&T) -> &str,
+        mut arrive: impl FnMut(&str) -> Result<Option<T>, StoreError>,
+    ) -> Result<(), StoreError> {
+        members.retain(|member| {
+            self.curations
+                .get(id_of(member))
+                .and_then(|c| c.date)
+                .is_none_or(|day| self.site.period.start_of(day) == self.start)
+        });
+        for id in self.moved_in.get(&self.start).into_iter().flatten() {
+            if members.iter().all(|member| id_of(member) != id) {
+                if let Some(member) = arrive(id)? {
+                    members.push(member);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Every stored item that belongs to the period starting at `start`: those
@@ -221,32 +249,14 @@ fn period_items(
     start: NaiveDate,
 ) -> Result<Vec<Item>, StoreError> {
     let (from, to) = site.period.bounds(start, site.timezone);
-    let items = store.items_between(from, to)?;
-    with_editors_moves(store, site, curations, moved_in, start, items)
-}
-
-/// The items dated in a period, less those an editor dated into another
-/// period, plus those an editor dated into this one.
-fn with_editors_moves(
-    store: &Store,
-    site: &SiteInfo,
-    curations: &HashMap<String, Curation>,
-    moved_in: &HashMap<NaiveDate, Vec<String>>,
-    start: NaiveDate,
-    mut items: Vec<Item>,
-) -> Result<Vec<Item>, StoreError> {
-    // Items an editor dated into another period leave this one...
-    items.retain(|item| stays_in(curations.get(&item.id), site, start));
-    // ...and arrive in theirs.
-    if let Some(ids) = moved_in.get(&start) {
-        for id in ids {
-            if items.iter().all(|item| &item.id != id) {
-                if let Some(item) = store.item(id)? {
-                    items.push(item);
-                }
-            }
-        }
-    }
+    let mut items = store.items_between(from, to)?;
+    let moves = EditorsMoves {
+        site,
+        curations,
+        moved_in,
+        start,
+    };
+    moves.apply(&mut items, |item| &item.id, |id| store.item(id))?;
     Ok(items)
 }
 
